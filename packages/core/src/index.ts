@@ -1,0 +1,53 @@
+/**
+ * @attn/core: the IR (typed graphs with symbolic shapes), the op catalogue, passes, tensors, weights
+ * I/O, the seeded generator, the Backend interface and the inference Session. No backend, no heavy deps.
+ * @packageDocumentation
+ */
+import "./ops/index.js";
+
+export type { SourceSpan } from "./span.js";
+export { formatSpan } from "./span.js";
+export { AttnError, ShapeError, WeightsError, BackendError, GraphError } from "./errors.js";
+export type { DType, AnyTypedArray } from "./dtype.js";
+export { DTYPES, isDType, allocArray } from "./dtype.js";
+export type { Dim } from "./dim.js";
+export { parseDim, dimAdd, dimSub, dimMul, dimDiv, dimEquals, dimProduct, dimSymbols, substituteDim, isSymbolic, formatShape } from "./dim.js";
+export { ShapeEnv } from "./shape-env.js";
+export type { TensorType } from "./types.js";
+export { formatType } from "./types.js";
+export { Tensor, sizeOf, stridesOf } from "./tensor.js";
+
+export type { Graph, Node, Value, ValueId, Param, Output, Attrs, AttrValue } from "./ir/graph.js";
+export { isGraph, producers, consumers } from "./ir/graph.js";
+export { GraphBuilder } from "./ir/builder.js";
+export { inferGraph, unifyType } from "./ir/infer.js";
+export { validateGraph } from "./ir/validate.js";
+export { graphToJson, graphFromJson, IR_JSON_VERSION } from "./ir/json.js";
+export { printGraph } from "./ir/print.js";
+export { graphToDot } from "./ir/dot.js";
+export { topoSort } from "./ir/topo.js";
+
+export type { OpDef, InputSpec } from "./ops/op.js";
+export { InferContext, getOp, hasOp, opNames, inferNode, registerOp, defineOp } from "./ops/op.js";
+export { attr, normalizeAttrs } from "./ops/attrs.js";
+export type { AttrSpec, AttrSchema, AttrsOf } from "./ops/attrs.js";
+export { ALL_OPS } from "./ops/index.js";
+export type { ConstantValue } from "./ops/constant.js";
+export type { AttentionSelect } from "./ops/attention.js";
+export { UNARY_FLOAT_OPS, ARITH_OPS, COMPARE_OPS, LOGICAL_OPS } from "./ops/elementwise.js";
+export { REDUCE_OPS } from "./ops/reduce.js";
+
+export { dce } from "./passes/dce.js";
+export { constantFold, type NodeEvaluator } from "./passes/constant-fold.js";
+export { fuseAttention } from "./passes/fuse-attention.js";
+export { optimize, type OptimizeOptions } from "./passes/optimize.js";
+
+export { Rng } from "./init/rng.js";
+export type { Initializer } from "./init/initializer.js";
+export { initTensor, describeInit } from "./init/initializer.js";
+export { readSafetensors, writeSafetensors, type SafetensorsFile } from "./weights/safetensors.js";
+export { bindParams, type BindParamsOptions } from "./weights/bind-params.js";
+
+export type { Backend, Executable, CompileOptions, RunOptions } from "./backend.js";
+export { bindFeeds } from "./runtime/feeds.js";
+export { Session, type SessionOptions } from "./runtime/session.js";

@@ -1,0 +1,19 @@
+import type { Graph } from "../ir/graph.js";
+import { constantFold, type NodeEvaluator } from "./constant-fold.js";
+import { dce } from "./dce.js";
+import { fuseAttention } from "./fuse-attention.js";
+
+export interface OptimizeOptions {
+  /** Enables constant folding with this evaluator (a backend's). */
+  evaluate?: NodeEvaluator;
+  /** Fuse attention chains (default true). */
+  fuseAttention?: boolean;
+}
+
+/** The standard pipeline: constant folding, attention fusion, dead-code elimination. */
+export function optimize(graph: Graph, opts: OptimizeOptions = {}): Graph {
+  let g = graph;
+  if (opts.evaluate) g = constantFold(g, opts.evaluate);
+  if (opts.fuseAttention ?? true) g = fuseAttention(g);
+  return dce(g);
+}
