@@ -88,9 +88,9 @@ export class GraphBuilder {
     return this.add(op, inputs, attrs, { span: opts.span, names: opts.name ? [opts.name] : undefined })[0];
   }
 
-  output(name: string, value: ValueId): void {
+  output(name: string, value: ValueId, role?: "attention"): void {
     if (this.outputs.some((o) => o.name === name)) throw new GraphError(`output "${name}" is declared twice`);
-    this.outputs.push({ name, value });
+    this.outputs.push({ name, value, ...(role ? { role } : {}) });
   }
 
   /** The finished graph, with every type resolved through the final symbol bindings. */

@@ -40,6 +40,8 @@ export interface Param {
 export interface Output {
   readonly name: string;
   readonly value: ValueId;
+  /** `"attention"` marks attention weights that the source named (printed by `attn run`, exported as extra outputs). */
+  readonly role?: "attention";
 }
 
 /**

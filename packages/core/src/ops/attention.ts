@@ -13,7 +13,7 @@ export type AttentionSelect = "softmax" | "argmax" | { readonly topk: number };
  */
 export function checkAttentionMask(ctx: InferContext, scores: readonly (string | number)[], mask: TensorType): void {
   const r = scores.length;
-  if (mask.shape.length === 2 && r >= 2) {
+  if (mask.shape.length === 2 && r > 2) {
     ctx.unify(scores[0], mask.shape[0], `batch of the key-padding mask ${formatType(mask)}`);
     ctx.unify(scores[r - 1], mask.shape[1], `keys of the key-padding mask ${formatType(mask)}`);
     return;

@@ -53,6 +53,7 @@ export const squeezeOp = defineOp({
   infer: (ctx, [x], { axes }) => {
     const r = x!.shape.length;
     const drop = new Set(axes.map((a) => ctx.axis(a, r)));
+    if (drop.size !== axes.length) ctx.fail(`axes [${axes.join(", ")}] name the same axis twice`);
     for (const a of drop) ctx.unify(x!.shape[a], 1, `axis ${a} of ${formatType(x!)} must have size 1 to be squeezed`);
     return [{ dtype: x!.dtype, shape: x!.shape.filter((_, i) => !drop.has(i)) }];
   },
@@ -66,6 +67,7 @@ export const unsqueezeOp = defineOp({
   infer: (ctx, [x], { axes }) => {
     const r = x!.shape.length + axes.length;
     const add = new Set(axes.map((a) => ctx.axis(a, r)));
+    if (add.size !== axes.length) ctx.fail(`axes [${axes.join(", ")}] name the same output position twice`);
     const out: Dim[] = [];
     let j = 0;
     for (let i = 0; i < r; i++) out.push(add.has(i) ? 1 : x!.shape[j++]);

@@ -11,6 +11,7 @@ function reduce(name: string): OpDef {
     attrs: { axes: attr.ints("axes to reduce"), keepdims: attr.bool("keep reduced axes as size 1", false) },
     infer: (ctx, [x], { axes, keepdims }) => {
       const r = x!.shape.length;
+      if (axes.length === 0) ctx.fail("axes must name at least one axis");
       const red = new Set(axes.map((a) => ctx.axis(a, r)));
       const shape = keepdims ? x!.shape.map((d, i) => (red.has(i) ? 1 : d)) : x!.shape.filter((_, i) => !red.has(i));
       return [{ dtype: "float32", shape }];

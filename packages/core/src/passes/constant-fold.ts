@@ -1,6 +1,7 @@
 import type { Graph, Node, ValueId } from "../ir/graph.js";
 import type { ConstantValue } from "../ops/constant.js";
 import { Tensor } from "../tensor.js";
+import { AttnError } from "../errors.js";
 
 /** Evaluates one node on host tensors; a backend provides it (core has no kernels). */
 export type NodeEvaluator = (node: Node, inputs: readonly Tensor[]) => Tensor[];
@@ -25,7 +26,14 @@ export function constantFold(graph: Graph, evaluate: NodeEvaluator): Graph {
     }
     const foldable = n.op !== "scan" && n.op !== "dropout" && n.inputs.length > 0 && n.inputs.every((i) => i !== null && consts.has(i));
     if (!foldable) return n;
-    const results = evaluate(n, n.inputs.map((i) => tensorOf(consts.get(i!)!)));
+    let results: Tensor[];
+    try {
+      results = evaluate(n, n.inputs.map((i) => tensorOf(consts.get(i!)!)));
+    } catch (e) {
+      // A node that fails on constants is left in place, so the error surfaces at run time with its span.
+      if (e instanceof AttnError) return n;
+      throw e;
+    }
     if (results.length !== 1 || results[0].size > MAX_FOLDED_ELEMENTS) return n;
     const r = results[0];
     const value: ConstantValue = { dtype: r.dtype, shape: [...r.shape], data: Array.from(r.data) };
