@@ -713,6 +713,11 @@ def binary_cases(C):
         r = rng_for(n)
         C.op(F, n, op, {}, [r.integers(-9, 10, (2, 3)).astype(np.int32), r.integers(-9, 10, (3,)).astype(np.int32)],
              f"{op} on int32 with broadcasting (no gradient).", grad=False)
+    n = "div/int32_trunc"
+    r = rng_for(n)
+    den = r.integers(1, 5, (3,)).astype(np.int32) * np.array([1, -1, 1], dtype=np.int32)
+    C.op(F, n, "div", {}, [r.integers(-9, 10, (2, 3)).astype(np.int32), den],
+         "div on int32 truncates toward zero (-7 / 2 = -3), with negative divisors (no gradient).", grad=False)
 
 
 def compare_cases(C):

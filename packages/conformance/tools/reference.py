@@ -255,7 +255,7 @@ OPS = {
     "exp": _one(torch.exp), "log": _one(torch.log), "neg": _one(torch.neg), "sqrt": _one(torch.sqrt),
     "abs": _one(torch.abs), "silu": _one(F.silu),
     "gelu": lambda xs, a: [F.gelu(xs[0], approximate=a.get("approximate", "none"))],
-    "add": _two(torch.add), "sub": _two(torch.sub), "mul": _two(torch.mul), "div": _two(torch.div),
+    "add": _two(torch.add), "sub": _two(torch.sub), "mul": _two(torch.mul), "div": _two(lambda x, y: torch.div(x, y, rounding_mode="trunc") if not x.is_floating_point() else torch.div(x, y)),
     "maximum": _two(torch.maximum), "minimum": _two(torch.minimum),
     "equal": _two(torch.eq), "not_equal": _two(torch.ne), "less": _two(torch.lt),
     "greater": _two(torch.gt),
