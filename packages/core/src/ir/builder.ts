@@ -3,7 +3,8 @@ import { ShapeEnv } from "../shape-env.js";
 import type { SourceSpan } from "../span.js";
 import type { TensorType } from "../types.js";
 import type { Initializer } from "../init/initializer.js";
-import { inferNode } from "../ops/op.js";
+import { getOp, inferNode } from "../ops/op.js";
+import { parseDim } from "../dim.js";
 import { withSpan } from "./infer.js";
 import type { Attrs, Graph, Node, Output, Param, Value, ValueId } from "./graph.js";
 import { GraphError } from "../errors.js";
@@ -45,6 +46,20 @@ export class GraphBuilder {
     const v = this.values[id];
     if (!v) throw new GraphError(`${this.name}: no value ${id}`);
     return { dtype: v.type.dtype, shape: this.env.resolveShape(v.type.shape) };
+  }
+
+  /**
+   * Gives a value a readable name (the source variable it is bound to), keeping names unique. Graph
+   * inputs keep theirs, since they are what callers feed.
+   */
+  rename(id: ValueId, name: string): void {
+    const v = this.values[id];
+    if (!v || this.inputs.includes(id) || v.name === name || this.params.some((p) => p.value === id)) return;
+    this.names.delete(v.name);
+    let unique = name;
+    for (let k = 1; this.names.has(unique); k++) unique = `${name}_${k}`;
+    this.names.add(unique);
+    this.values[id] = { ...v, name: unique };
   }
 
   valueName(id: ValueId): string {
@@ -96,6 +111,20 @@ export class GraphBuilder {
   /** The finished graph, with every type resolved through the final symbol bindings. */
   build(span?: SourceSpan): Graph {
     const values = this.values.map((v) => ({ ...v, type: { dtype: v.type.dtype, shape: this.env.resolveShape(v.type.shape) } }));
-    return { name: this.name, values, inputs: [...this.inputs], params: [...this.params], nodes: [...this.nodes], outputs: [...this.outputs], ...(span ? { span } : {}) };
+    const nodes = this.nodes.map((n) => ({ ...n, attrs: this.resolveDimAttrs(n.op, n.attrs) }));
+    return { name: this.name, values, inputs: [...this.inputs], params: [...this.params], nodes, outputs: [...this.outputs], ...(span ? { span } : {}) };
+  }
+
+  /** Symbolic dims in attributes (a reshape target) are rewritten with the final bindings, like value types. */
+  private resolveDimAttrs(op: string, attrs: Attrs): Attrs {
+    const schema = getOp(op).attrs;
+    let out: Record<string, Attrs[string]> | undefined;
+    for (const [k, v] of Object.entries(attrs)) {
+      if (!schema[k]?.dims || v === null) continue;
+      const resolve = (d: number | string) => (typeof d === "string" ? this.env.resolve(parseDim(d)) : d);
+      out ??= { ...attrs };
+      out[k] = Array.isArray(v) ? (v as (number | string)[]).map((d) => (d === -1 ? -1 : resolve(d))) : resolve(v as number | string);
+    }
+    return out ?? attrs;
   }
 }

@@ -9,6 +9,8 @@ import { GraphError } from "../errors.js";
  */
 export interface AttrSpec<T> {
   readonly doc: string;
+  /** Holds dims (possibly symbolic text) that must be resolved with the graph's symbol bindings. */
+  readonly dims?: boolean;
   /** Returns the checked value, or a string saying what was expected. */
   check(v: AttrValue | undefined): T | { error: string };
 }
@@ -39,10 +41,12 @@ export const attr = {
   ints: (doc: string, dflt?: number[]) =>
     spec<number[]>(doc, dflt, (v) => (Array.isArray(v) && v.every(isInt) ? (v as number[]) : bad("must be a list of integers"))),
   /** Dims may be symbolic text (`"B"`, `"2*S"`) evaluated at run time. */
-  dims: (doc: string, dflt?: (number | string)[]) =>
-    spec<(number | string)[]>(doc, dflt, (v) =>
+  dims: (doc: string, dflt?: (number | string)[]): AttrSpec<(number | string)[]> => ({
+    ...spec<(number | string)[]>(doc, dflt, (v) =>
       Array.isArray(v) && v.every(isDimValue) ? (v as (number | string)[]) : bad("must be a list of dimensions"),
     ),
+    dims: true,
+  }),
   oneOf: <S extends string>(doc: string, options: readonly S[], dflt?: S) =>
     spec<S>(doc, dflt, (v) => (typeof v === "string" && (options as readonly string[]).includes(v) ? (v as S) : bad(`must be one of ${options.map((o) => `"${o}"`).join(", ")}`))),
   dtype: (doc: string) => spec(doc, undefined, (v) => (isDType(v) ? v : bad("must be a dtype (float32, int32, bool)"))),

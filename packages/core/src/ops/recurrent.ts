@@ -81,7 +81,7 @@ export const scanOp = defineOp({
     body: attr.graph("body: inputs = carries, sequence slices, captures; outputs = new carries, per-step outputs"),
     numCarries: attr.int("number of carried states"),
     numSequences: attr.int("number of scanned sequences"),
-    length: attr.json<number | string | null>("step count when there is no sequence", null),
+    length: { ...attr.json<number | string | null>("step count when there is no sequence", null), dims: true },
   },
   numOutputs: (a) => (a.body as Graph).outputs.length,
   infer: (ctx, inputs, { body, numCarries, numSequences, length }) => {
