@@ -1,0 +1,10 @@
+/**
+ * @attn/conformance: backend-agnostic test cases (op-level and model-level, PyTorch reference values)
+ * and the runner every backend's tests call. The vitest wrapper lives at `@attn/conformance/vitest`.
+ * @packageDocumentation
+ */
+export type { ConformanceCase, OpCase, ModelCase, CaseTolerance, OpGrad } from "./cases.js";
+export { decodeTensor, type TensorJson } from "./tensor-json.js";
+export { compareTensors, DEFAULT_TOLERANCE, type Tolerance } from "./compare.js";
+export { loadCases, readCaseFile, FIXTURES_DIR } from "./load.js";
+export { runCase, opCaseGraph, modelCaseGraph, type CaseResult, type FileReader } from "./run-case.js";
