@@ -1,0 +1,25 @@
+import { compileFile, renderDiagnostics, diagnosticsToJson } from "@attn/dsl";
+import { formatType, sizeOf, type Graph } from "@attn/core";
+
+/** One line a person can read at a glance: params, inputs, outputs. */
+export function summarize(graph: Graph): string {
+  const count = graph.params.reduce((n, p) => n + sizeOf(graph.values[p.value].type.shape as number[]), 0);
+  const io = (ids: readonly { name: string; value: number }[]) => ids.map((o) => `${o.name}: ${formatType(graph.values[o.value].type)}`).join(", ");
+  const inputs = io(graph.inputs.map((id) => ({ name: graph.values[id].name, value: id })));
+  return `ok: model ${graph.name}: ${count.toLocaleString("en-US")} parameters in ${graph.params.length} tensors; inputs ${inputs || "none"}; outputs ${io(graph.outputs)}`;
+}
+
+/** `attn check FILE`: exit 0 and a summary when valid; every diagnostic and exit 1 otherwise. */
+export async function check(path: string, opts: { json: boolean; model?: string; set?: Record<string, number | boolean | string>; color: boolean }, out: (s: string) => void): Promise<number> {
+  const result = await compileFile(path, { model: opts.model, hyper: opts.set });
+  const failed = !result.graph || result.diagnostics.some((d) => d.severity === "error");
+  if (opts.json) {
+    const summary = result.graph && !failed ? summarize(result.graph) : undefined;
+    out(JSON.stringify({ ...diagnosticsToJson(result.diagnostics), ok: !failed, file: path, ...(summary ? { summary } : {}) }, null, 2));
+    return failed ? 1 : 0;
+  }
+  if (result.diagnostics.length) out(renderDiagnostics(result.diagnostics, result.sources, { color: opts.color }).trimEnd());
+  if (failed) return 1;
+  out(summarize(result.graph!));
+  return 0;
+}

@@ -1,0 +1,52 @@
+import { Session, writeSafetensors, type Backend, type Tensor } from "@attn/core";
+import { createCpuBackend } from "@attn/backend-cpu";
+import { compileOrFail, type CompileFlags } from "../compile.js";
+import { CliError, loadInputs, loadWeights, writeFileAtomic } from "../io.js";
+import { describeTensor } from "../format.js";
+
+/** Backends this CLI build can run on. */
+export function backendByName(name: string): Backend {
+  if (name === "cpu") return createCpuBackend();
+  throw new CliError(`unknown backend "${name}" (available: cpu)`);
+}
+
+export interface RunFlags extends CompileFlags {
+  weights?: string;
+  inputs?: string;
+  backend: string;
+  weightsOut?: string;
+  seed: number;
+  json: boolean;
+}
+
+/** `attn run FILE --inputs X.json [--weights W.safetensors]`: prints the outputs and the named attention weights. */
+export async function run(path: string, opts: RunFlags, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { graph } = await compileOrFail(path, opts);
+  if (!opts.inputs) throw new CliError("attn run needs --inputs FILE.json (a JSON object of input name → nested array)");
+  const weights = opts.weights ? await loadWeights(opts.weights) : new Map<string, Tensor>();
+  if (!opts.weights && graph.params.length) err(`note: no --weights given; parameters are initialised from seed ${opts.seed}`);
+  const feeds = await loadInputs(opts.inputs, graph);
+  const session = await Session.create(graph, backendByName(opts.backend), { weights, seed: opts.seed, source: opts.weights });
+  try {
+    const results = await session.run(feeds);
+    if (opts.weightsOut) {
+      await writeFileAtomic(opts.weightsOut, writeSafetensors(await session.readParams(), { format: "pt", producer: "attn" }));
+      err(`wrote ${graph.params.length} parameter tensors to ${opts.weightsOut}`);
+    }
+    const roles = new Map(graph.outputs.map((o) => [o.name, o.role]));
+    if (opts.json) {
+      out(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: Array.from(t.data) }])), null, 2));
+      return 0;
+    }
+    const plain = Object.entries(results).filter(([k]) => roles.get(k) !== "attention");
+    const attn = Object.entries(results).filter(([k]) => roles.get(k) === "attention");
+    for (const [k, t] of plain) out(describeTensor(k, t));
+    if (attn.length) {
+      out("\nattention weights:");
+      for (const [k, t] of attn) out(describeTensor(k, t));
+    }
+    return 0;
+  } finally {
+    session.dispose();
+  }
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Tensor, readSafetensors, writeSafetensors } from "@attn/core";
+import { listExamples } from "@attn/models";
+import { main } from "../src/index.js";
+
+const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("attn check", () => {
+  it("reports all three independent mistakes with line:col, a caret and a hint, exit 1", async () => {
+    const r = await cli("check", fixture("three_mistakes.attn"));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/three_mistakes\.attn:6:22: error ATTN2004: .*`hiden`/);
+    expect(r.out).toMatch(/three_mistakes\.attn:7:7: error ATTN2003: .*`lienar`/);
+    expect(r.out).toMatch(/three_mistakes\.attn:8:12: error ATTN2001: .*`stats`/);
+    expect(r.out).toMatch(/did you mean `hidden`\?/);
+    expect(r.out).toMatch(/did you mean `linear`\?/);
+    expect(r.out).toMatch(/did you mean `states`\?/);
+    // the caret line sits under the misspelled argument
+    const lines = r.out.split("\n");
+    const src = lines.findIndex((l) => l.includes("gru(x, hiden: hidden)"));
+    expect(lines[src + 1].indexOf("^") - lines[src].indexOf("hiden")).toBe(0);
+    expect(r.out).toMatch(/^3 errors/m);
+  });
+  it("prints a one-line summary and exits 0 on a valid file", async () => {
+    const r = await cli("check", fixture("tiny.attn"));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe("ok: model Tiny: 8 parameters in 2 tensors; inputs x: float32[B, S, 3]; outputs y: float32[B, S, 2], w: float32[B, S, S]");
+  });
+  it("emits JSON diagnostics with --json", async () => {
+    const r = await cli("check", fixture("three_mistakes.attn"), "--json");
+    const doc = JSON.parse(r.out);
+    expect(doc.ok).toBe(false);
+    expect(doc.diagnostics.map((d: { code: string }) => d.code).sort()).toEqual(["ATTN2001", "ATTN2003", "ATTN2004"]);
+  });
+  it("fails clearly on a missing file and on bad usage", async () => {
+    const r = await cli("check", "nope.attn");
+    expect(r.code).toBe(1);
+    expect(r.out + r.err).toMatch(/nope\.attn/);
+    expect((await cli("frobnicate", "x")).code).toBe(2);
+    expect((await cli("check")).code).toBe(2);
+    expect((await cli("check", "x", "--bogus")).code).toBe(2);
+  });
+});
+
+describe("attn run", () => {
+  it("runs with given weights, printing outputs and the named attention weights", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
+    const weights = join(dir, "w.safetensors");
+    // fc maps x to h = [x0, x1]; scores h·hᵀ: rows [1,0] and [0,1] → weights softmax([1,0]) and softmax([0,1])
+    await writeFile(weights, writeSafetensors({ "fc.weight": Tensor.from([[1, 0, 0], [0, 1, 0]]), "fc.bias": Tensor.from([0, 0]) }));
+    const r = await cli("run", fixture("tiny.attn"), "--weights", weights, "--inputs", fixture("tiny.inputs.json"), "--json");
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out);
+    const e = Math.E;
+    const p = e / (e + 1);
+    expect(res.w.shape).toEqual([1, 2, 2]);
+    res.w.data.forEach((v: number, i: number) => expect(v).toBeCloseTo([p, 1 - p, 1 - p, p][i], 6));
+    res.y.data.forEach((v: number, i: number) => expect(v).toBeCloseTo([p, 1 - p, 1 - p, p][i], 6));
+    const pretty = await cli("run", fixture("tiny.attn"), "--weights", weights, "--inputs", fixture("tiny.inputs.json"));
+    expect(pretty.out).toMatch(/attention weights:\nw: float32\[1, 2, 2\]/);
+  });
+  it("writes the weights it used atomically with --weights-out, and they load back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
+    const out = join(dir, "init.safetensors");
+    const r = await cli("run", fixture("tiny.attn"), "--inputs", fixture("tiny.inputs.json"), "--weights-out", out, "--seed", "3");
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/initialised from seed 3/);
+    const back = readSafetensors(new Uint8Array(await readFile(out))).tensors;
+    expect([...back.keys()].sort()).toEqual(["fc.bias", "fc.weight"]);
+    expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+  it("rejects weights of the wrong shape naming the parameter and file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
+    const weights = join(dir, "bad.safetensors");
+    await writeFile(weights, writeSafetensors({ "fc.weight": Tensor.zeros([3, 2]), "fc.bias": Tensor.zeros([2]) }));
+    const r = await cli("run", fixture("tiny.attn"), "--weights", weights, "--inputs", fixture("tiny.inputs.json"));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.safetensors: parameter "fc\.weight" must have shape \[2, 3\], the file has \[3, 2\]/);
+  });
+  it("rejects malformed inputs naming the file and input", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
+    const inputs = join(dir, "in.json");
+    await writeFile(inputs, JSON.stringify({ x: [[[1, 2]]] }));
+    const r = await cli("run", fixture("tiny.attn"), "--inputs", inputs);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/input "x"/);
+    await writeFile(inputs, "{ not json");
+    expect((await cli("run", fixture("tiny.attn"), "--inputs", inputs)).err).toMatch(/in\.json: not valid JSON/);
+  });
+});
+
+describe("attn graph", () => {
+  it("prints the IR as text, DOT and JSON; --optimized fuses attention", async () => {
+    const text = await cli("graph", fixture("tiny.attn"));
+    expect(text.out).toMatch(/^graph Tiny\(%x: float32\[B, S, 3\]\)/);
+    expect(text.out).toMatch(/softmax/);
+    const fused = await cli("graph", fixture("tiny.attn"), "--optimized");
+    expect(fused.out).toMatch(/= attention\(/);
+    expect(fused.out).not.toMatch(/softmax\(/);
+    expect((await cli("graph", fixture("tiny.attn"), "--format", "dot")).out).toMatch(/^digraph "Tiny" \{/);
+    expect(JSON.parse((await cli("graph", fixture("tiny.attn"), "--format", "json")).out).format).toBe("attn-ir");
+  });
+});
+
+describe("examples", () => {
+  it.each(listExamples().map((e) => [e.name, e.path]))("%s checks clean", async (_name, path) => {
+    const r = await cli("check", path);
+    expect(r.out).toMatch(/^ok: model /);
+    expect(r.code).toBe(0);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * @attn/models: the model zoo. For now, the example `.attn` files: one per attention mechanism and a few
+ * complete models (translation, classification, images).
+ * @packageDocumentation
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+/** Folder holding the example `.attn` files. */
+export const EXAMPLES_DIR = fileURLToPath(new URL("../examples/", import.meta.url));
+
+export interface Example {
+  /** File name without `.attn`. */
+  readonly name: string;
+  readonly path: string;
+  /** The first comment line of the file. */
+  readonly description: string;
+}
+
+/** Every example model, sorted by name. */
+export function listExamples(): Example[] {
+  return readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith(".attn"))
+    .sort()
+    .map((f) => {
+      const path = join(EXAMPLES_DIR, f);
+      const first = readFileSync(path, "utf8").split("\n").find((l) => l.startsWith("#")) ?? "";
+      return { name: f.slice(0, -5), path, description: first.replace(/^#\s*/, "") };
+    });
+}
+
+export { exampleInputs } from "./example-inputs.js";
