@@ -5,5 +5,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: ["packages/*"],
+    reporters: ["default", "./scripts/plain-summary-reporter.ts"],
   },
 });
