@@ -113,6 +113,16 @@ describe("attn graph", () => {
   });
 });
 
+describe("attn demo", () => {
+  it("checks every example and shows dot attention finding the mirrored keys", async () => {
+    const r = await cli("demo");
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/FAILED/);
+    const m = r.out.match(/weight on the mirrored key: min ([\d.]+), mean ([\d.]+)/);
+    expect(Number(m![1])).toBeGreaterThan(0.8);
+  });
+});
+
 describe("examples", () => {
   it.each(listExamples().map((e) => [e.name, e.path]))("%s checks clean", async (_name, path) => {
     const r = await cli("check", path);

@@ -6,7 +6,8 @@ export function summarize(graph: Graph): string {
   const count = graph.params.reduce((n, p) => n + sizeOf(graph.values[p.value].type.shape as number[]), 0);
   const io = (ids: readonly { name: string; value: number }[]) => ids.map((o) => `${o.name}: ${formatType(graph.values[o.value].type)}`).join(", ");
   const inputs = io(graph.inputs.map((id) => ({ name: graph.values[id].name, value: id })));
-  return `ok: model ${graph.name}: ${count.toLocaleString("en-US")} parameters in ${graph.params.length} tensors; inputs ${inputs || "none"}; outputs ${io(graph.outputs)}`;
+  const tensors = `${graph.params.length} tensor${graph.params.length === 1 ? "" : "s"}`;
+  return `ok: model ${graph.name}: ${count.toLocaleString("en-US")} parameters in ${tensors}; inputs ${inputs || "none"}; outputs ${io(graph.outputs)}`;
 }
 
 /** `attn check FILE`: exit 0 and a summary when valid; every diagnostic and exit 1 otherwise. */
