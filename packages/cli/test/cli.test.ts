@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor, readSafetensors, writeSafetensors } from "@attn/core";
 import { listExamples } from "@attn/models";
+import { FIXTURES_DIR, compareTensors, decodeTensor, loadCases, type ModelCase } from "@attn/conformance";
 import { main } from "../src/index.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -70,6 +71,21 @@ describe("attn run", () => {
     const pretty = await cli("run", fixture("tiny.attn"), "--weights", weights, "--inputs", fixture("tiny.inputs.json"));
     expect(pretty.out).toMatch(/attention weights:\nw: float32\[1, 2, 2\]/);
   });
+  it("loads a safetensors file written from a PyTorch state_dict and reproduces PyTorch's outputs", async () => {
+    const c = (await loadCases()).find((x) => x.name === "model/gru_bahdanau_seq2seq") as ModelCase;
+    expect(c.weightsFile).toBe("gru_bahdanau_seq2seq.safetensors");
+    const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
+    await writeFile(join(dir, "seq2seq.attn"), c.source);
+    await writeFile(join(dir, "inputs.json"), JSON.stringify(c.inputs));
+    const r = await cli("run", join(dir, "seq2seq.attn"), "--weights", join(FIXTURES_DIR, "models", c.weightsFile!), "--inputs", join(dir, "inputs.json"), "--json", ...(c.model ? ["--model", c.model] : []));
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.out);
+    for (const [name, want] of Object.entries(c.outputs)) {
+      expect(compareTensors(decodeTensor(got[name], name), decodeTensor(want, name)), name).toBeUndefined();
+    }
+  });
+
   it("writes the weights it used atomically with --weights-out, and they load back", async () => {
     const dir = await mkdtemp(join(tmpdir(), "attn-cli-"));
     const out = join(dir, "init.safetensors");

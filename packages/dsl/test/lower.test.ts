@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatType, printGraph, type Graph } from "@attn/core";
-import { compileSource, Diagnostics, type CompileOptions } from "../src/index.js";
+import { compileFile, compileSource, createMemoryReader, Diagnostics, type CompileOptions } from "../src/index.js";
 
 async function lower(source: string, opts: CompileOptions = {}) {
   return compileSource(source, { file: "m.attn", ...opts });
@@ -80,6 +80,18 @@ model M {
 });
 
 describe("lowering: structure", () => {
+  it("uses blocks imported from another file, with its diagnostics pointing into that file", async () => {
+    const files = {
+      "lib/blocks.attn": `block Proj(d) {\n  input x: float32[N, K]\n  output y\n  y = tanh(linear(x, out: d)) as fc\n}\n`,
+      "main.attn": `import "lib/blocks.attn"\nmodel M {\n  input x: float32[B, 3]\n  output y\n  y = Proj(5)(x) as p\n}\n`,
+    };
+    const ok = await compileFile("main.attn", { reader: createMemoryReader(files) });
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.graph!.params.map((p) => p.name)).toEqual(["p.fc.weight", "p.fc.bias"]);
+    const bad = await compileFile("main.attn", { reader: createMemoryReader({ ...files, "lib/blocks.attn": files["lib/blocks.attn"].replace("linear(x, out: d)", "linear(x, out: d) + x") }) });
+    expect(bad.diagnostics.map((d) => [d.code, d.span.file, d.span.line])).toEqual([["ATTN3100", "lib/blocks.attn", 4]]);
+  });
+
   it("lowers scan with the carry, the sequence slice and captured outer values and parameters", async () => {
     const g = await graphOf(`
 model M {
