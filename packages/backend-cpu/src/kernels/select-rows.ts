@@ -5,17 +5,20 @@
  * NaN entries propagate through softmax/log_softmax; hardmax and topk skip them.
  */
 
-/** softmax(x) in place. */
-export function softmaxRow(x: Float64Array, n: number): void {
+/** The row's maximum; NaN if any entry is NaN (so NaN propagates); -Infinity for an all -inf row. */
+function rowMax(x: Float64Array, n: number): number {
   let m = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = x[j];
     if (v > m) m = v;
-    else if (v !== v) {
-      m = NaN;
-      break;
-    }
+    else if (v !== v) return NaN;
   }
+  return m;
+}
+
+/** softmax(x) in place. */
+export function softmaxRow(x: Float64Array, n: number): void {
+  const m = rowMax(x, n);
   if (m === -Infinity) {
     x.fill(0, 0, n);
     return;
@@ -31,15 +34,7 @@ export function softmaxRow(x: Float64Array, n: number): void {
 
 /** log_softmax(x) in place; an all -inf row stays -inf. */
 export function logSoftmaxRow(x: Float64Array, n: number): void {
-  let m = -Infinity;
-  for (let j = 0; j < n; j++) {
-    const v = x[j];
-    if (v > m) m = v;
-    else if (v !== v) {
-      m = NaN;
-      break;
-    }
-  }
+  const m = rowMax(x, n);
   if (m === -Infinity) {
     x.fill(-Infinity, 0, n);
     return;

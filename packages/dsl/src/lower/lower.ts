@@ -409,16 +409,8 @@ export class Lowerer {
       const declared = this.tensorType(inp.type, env);
       const actual = b.typeOf(inputs[i]);
       const span = use.inputs[i]?.span ?? use.span;
-      const mismatch = () =>
-        new LowerError(Diagnostics.BlockInputMismatch, { name: inp.name.name, block: decl.name.name, declared: formatType(this.display(declared, b)), actual: formatType(actual) }, span);
-      if (declared.dtype !== actual.dtype || declared.shape.length !== actual.shape.length) throw mismatch();
-      try {
-        // Bind the block's per-use symbols to the caller's dims (not the other way round).
-        declared.shape.forEach((d, k) => b.env.unify(actual.shape[k], d, inp.name.name));
-      } catch (e) {
-        if (e instanceof ShapeError) throw mismatch();
-        throw e;
-      }
+      this.conform(declared, actual, b, () =>
+        new LowerError(Diagnostics.BlockInputMismatch, { name: inp.name.name, block: decl.name.name, declared: formatType(this.display(declared, b)), actual: formatType(actual) }, span));
       env.bind(inp.name.name, { kind: "tensor", frame: sc.frame, id: inputs[i] });
     });
     const saved = this.scopePath;
@@ -429,6 +421,20 @@ export class Lowerer {
       this.scopePath = saved;
     }
     return decl.outputs.map((o) => ({ kind: "tensor", id: this.outputValue(o, env, sc.frame, `block \`${decl.name.name}\``) }));
+  }
+
+  /**
+   * Makes a declared type (a block input, a typed output) agree with the actual one, binding the declared
+   * side's symbols to the actual dims (not the other way round, so callers keep their names).
+   */
+  private conform(declared: TensorType, actual: TensorType, b: GraphBuilder, mismatch: () => LowerError): void {
+    if (declared.dtype !== actual.dtype || declared.shape.length !== actual.shape.length) throw mismatch();
+    try {
+      declared.shape.forEach((d, k) => b.env.unify(actual.shape[k], d, "declared type"));
+    } catch (e) {
+      if (e instanceof ShapeError) throw mismatch();
+      throw e;
+    }
   }
 
   /** A type for messages, with per-use symbol names mapped back to what they were bound to. */
@@ -445,15 +451,8 @@ export class Lowerer {
     if (o.type) {
       const declared = this.tensorType(o.type, env);
       const actual = frame.builder.typeOf(id);
-      const mismatch = () =>
-        new LowerError(Diagnostics.OutputTypeMismatch, { name: o.name.name, declared: formatType(this.display(declared, frame.builder)), actual: formatType(actual) }, o.type!.span);
-      if (declared.dtype !== actual.dtype || declared.shape.length !== actual.shape.length) throw mismatch();
-      try {
-        declared.shape.forEach((d, k) => frame.builder.env.unify(actual.shape[k], d, o.name.name));
-      } catch (e) {
-        if (e instanceof ShapeError) throw mismatch();
-        throw e;
-      }
+      this.conform(declared, actual, frame.builder, () =>
+        new LowerError(Diagnostics.OutputTypeMismatch, { name: o.name.name, declared: formatType(this.display(declared, frame.builder)), actual: formatType(actual) }, o.type!.span));
     }
     return id;
   }
