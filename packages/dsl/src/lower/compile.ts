@@ -1,8 +1,9 @@
 import type { Graph } from "@attn/core";
 import type * as A from "../ast/ast.js";
 import { analyze } from "../analyze.js";
-import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { Diagnostics } from "../diagnostics/messages.js";
+import { createDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { Diagnostics, Hints, format } from "../diagnostics/messages.js";
+import { suggest } from "../diagnostics/suggest.js";
 import type { LoadOptions } from "../load.js";
 import { Lowerer, type HyperValues } from "./lower.js";
 
@@ -25,17 +26,20 @@ export interface CompileResult {
 
 /** Picks the model to lower: the one named, else the entry file's only model. */
 function chooseModel(program: A.Program, name: string | undefined): A.ModelDecl | Diagnostic {
-  const entry = program.files[0];
-  const at = { file: program.entry, line: 1, column: 1, length: 1, offset: 0, endOffset: 1 };
-  const fail = (entryDef: (typeof Diagnostics)[keyof typeof Diagnostics], message: string): Diagnostic => ({ code: entryDef.code, severity: "error", message, span: at });
+  const mine = program.files[0]?.models ?? [];
+  const at = mine[0]?.name.span ?? { file: program.entry, line: 1, column: 1, length: 1, offset: 0, endOffset: 1 };
+  const names = (ms: readonly A.ModelDecl[]) => ms.map((m) => m.name.name).join(", ");
   if (name !== undefined) {
-    const m = program.models.find((d) => d.name.name === name);
-    return m ?? fail(Diagnostics.ModelNotFound, `there is no model named \`${name}\` (models: ${program.models.map((d) => d.name.name).join(", ") || "none"})`);
+    const found = program.models.find((d) => d.name.name === name);
+    if (found) return found;
+    const guess = suggest(name, program.models.map((m) => m.name.name));
+    return createDiagnostic(Diagnostics.ModelNotFound, { name }, at, {
+      hint: guess ? format(Hints.DidYouMean, { name: guess }) : `the models are ${names(program.models) || "none"}`,
+    });
   }
-  const mine = entry?.models ?? [];
   if (mine.length === 1) return mine[0];
-  if (mine.length === 0) return fail(Diagnostics.NoModel, `${program.entry} declares no model`);
-  return fail(Diagnostics.AmbiguousModel, `${program.entry} declares several models (${mine.map((m) => m.name.name).join(", ")}); choose one`);
+  if (mine.length === 0) return createDiagnostic(Diagnostics.NoModel, { file: program.entry }, at, { hint: "declare one with `model Name { ... }`" });
+  return createDiagnostic(Diagnostics.AmbiguousModel, { file: program.entry, names: names(mine) }, at, { hint: "pass the model's name (`--model Name` on the command line)" });
 }
 
 function dedupe(ds: readonly Diagnostic[]): Diagnostic[] {
