@@ -24,6 +24,8 @@ import { softmaxKernels } from "./kernels/softmax.js";
 import { splitKernel } from "./kernels/split.js";
 import { transposeKernel } from "./kernels/transpose.js";
 import { unaryKernels } from "./kernels/unary.js";
+import { gradKernels } from "./kernels/grad/index.js";
+import { trainingKernels } from "./kernels/training/index.js";
 
 /** Every kernel of the cpu backend, keyed by IR op name (docs/ir.md). */
 const KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>(
@@ -58,6 +60,8 @@ const KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>(
     patches: patchesKernel,
     positional_encoding: positionalEncodingKernel,
     embedding: embeddingKernel,
+    ...gradKernels,
+    ...trainingKernels,
   }),
 );
 

@@ -37,6 +37,8 @@ export type { AttentionSelect } from "./ops/attention.js";
 export { UNARY_FLOAT_OPS, ARITH_OPS, COMPARE_OPS, LOGICAL_OPS } from "./ops/elementwise.js";
 export { REDUCE_OPS } from "./ops/reduce.js";
 
+export { buildGradientGraph, gradName, registerGrad, getGrad, differentiableOps, GradContext, type GradientOptions, type GradFn, type ForwardNode } from "./autodiff/index.js";
+
 export { dce } from "./passes/dce.js";
 export { constantFold, type NodeEvaluator } from "./passes/constant-fold.js";
 export { fuseAttention } from "./passes/fuse-attention.js";

@@ -7,6 +7,8 @@ import { linearOp, matmulOp } from "./matmul.js";
 import { recurrentOps } from "./recurrent.js";
 import { reduceOps } from "./reduce.js";
 import { softmaxOps } from "./softmax.js";
+import { gradOps } from "./grad-ops.js";
+import { trainingOps } from "./training-ops.js";
 import { registerOp, hasOp, type OpDef } from "./op.js";
 import type { AttrSchema } from "./attrs.js";
 
@@ -23,6 +25,8 @@ export const ALL_OPS: readonly OpDef<AttrSchema>[] = [
   ...attentionOps,
   ...recurrentOps,
   ...imageOps,
+  ...gradOps,
+  ...trainingOps,
 ];
 
 for (const op of ALL_OPS) if (!hasOp(op.name)) registerOp(op);

@@ -82,9 +82,11 @@ export const scanOp = defineOp({
     numCarries: attr.int("number of carried states"),
     numSequences: attr.int("number of scanned sequences"),
     length: { ...attr.json<number | string | null>("step count when there is no sequence", null), dims: true },
+    reverse: attr.bool("iterate t = T−1 … 0 (per-step outputs still land at index t)", false),
+    saveCarries: attr.bool("also return each step's incoming carries, stacked on axis 1 (for the gradient)", false),
   },
-  numOutputs: (a) => (a.body as Graph).outputs.length,
-  infer: (ctx, inputs, { body, numCarries, numSequences, length }) => {
+  numOutputs: (a) => (a.body as Graph).outputs.length + (a.saveCarries ? a.numCarries : 0),
+  infer: (ctx, inputs, { body, numCarries, numSequences, length, saveCarries }) => {
     const g = body as Graph;
     if (numCarries < 0 || numSequences < 0 || numCarries + numSequences > inputs.length) {
       ctx.fail(`numCarries ${numCarries} + numSequences ${numSequences} exceed the ${inputs.length} operands`);
@@ -108,11 +110,9 @@ export const scanOp = defineOp({
       o.shape.forEach((d, k) => ctx.unify(c.shape[k], d, `dim ${k} of carry ${i}`));
     });
     const stepT: Dim = T;
-    return bodyOut.map((o, i) =>
-      i < numCarries
-        ? { dtype: o.dtype, shape: carries[i].shape.map((d) => ctx.env.resolve(d)) }
-        : { dtype: o.dtype, shape: o.shape.length === 0 ? [stepT] : [o.shape[0], stepT, ...o.shape.slice(1)] },
-    );
+    const stacked = (t: TensorType): TensorType => ({ dtype: t.dtype, shape: t.shape.length === 0 ? [stepT] : [t.shape[0], stepT, ...t.shape.slice(1)] });
+    const outs = bodyOut.map((o, i) => (i < numCarries ? { dtype: o.dtype, shape: carries[i].shape.map((d) => ctx.env.resolve(d)) } : stacked(o)));
+    return saveCarries ? [...outs, ...carries.map(stacked)] : outs;
   },
 });
 

@@ -1,0 +1,2 @@
+// Gradients of the loss ops (ops/training-ops.ts).
+export {};
