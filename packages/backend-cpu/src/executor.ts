@@ -53,7 +53,8 @@ export function unsupportedNodes(graph: Graph): { node: Node; graph: Graph }[] {
  * and cached; the one for all outputs is built at compile time.
  */
 export class GraphPlan {
-  readonly params: ReadonlyMap<ValueId, Tensor>;
+  /** Resident parameters by value id; a training step's updates replace entries after the run. */
+  readonly params: Map<ValueId, Tensor>;
   readonly allOutputs: readonly ValueId[];
   private readonly kernels: readonly Kernel[];
   private readonly schedules = new Map<string, Schedule>();
@@ -242,7 +243,14 @@ export class CpuExecutable implements Executable {
       return o.value;
     });
     const env = bindFeeds(g, feeds);
-    const results = exec.execute(this.plan, g.inputs.map((id) => feeds[g.values[id].name]), ids, env);
+    // Updates are computed in the same pass as the outputs, then assigned (so every read saw the old values).
+    const updates = g.updates ?? [];
+    const all = exec.execute(this.plan, g.inputs.map((id) => feeds[g.values[id].name]), [...ids, ...updates.map((u) => u.value)], env);
+    const results = all.slice(0, ids.length);
+    updates.forEach((u, i) => {
+      const p = g.params.find((x) => x.name === u.param)!;
+      this.plan.params.set(p.value, all[ids.length + i]);
+    });
     const owned = new Set<ArrayBufferLike>();
     for (const t of Object.values(feeds)) owned.add(t.data.buffer);
     for (const t of this.plan.params.values()) owned.add(t.data.buffer);
@@ -258,6 +266,20 @@ export class CpuExecutable implements Executable {
     const out = new Map<string, Tensor>();
     for (const [name, t] of this.live().boundParams()) out.set(name, new Tensor(t.dtype, t.shape, t.data.slice()));
     return out;
+  }
+
+  async writeParams(params: ReadonlyMap<string, Tensor>): Promise<void> {
+    this.live();
+    for (const [name, t] of params) {
+      const p = this.graph.params.find((x) => x.name === name);
+      if (!p) throw new BackendError(`cannot write "${name}": ${this.graph.name} has no such parameter`);
+      const want = this.graph.values[p.value].type;
+      if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
+        throw new BackendError(`cannot write "${name}": must be ${formatType(want)}, got ${formatType(t)}`);
+      }
+      // A copy: the executable owns its resident tensors (a later update must not alias the caller's).
+      this.plan.params.set(p.value, new Tensor(t.dtype, t.shape, t.data.slice()));
+    }
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import { describeConformance } from "@attn/conformance/vitest";
 import { createCpuBackend } from "../src/index.js";
 
-// backend-cpu runs every case: no skip list.
+// backend-cpu runs every case, outputs and gradients: no skip lists.
 await describeConformance("cpu", () => createCpuBackend());

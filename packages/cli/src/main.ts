@@ -4,6 +4,7 @@ import { check } from "./commands/check.js";
 import { graph } from "./commands/graph.js";
 import { run } from "./commands/run.js";
 import { demo } from "./commands/demo.js";
+import { evaluate, train } from "./commands/train.js";
 import { CliError, parseOverrides } from "./io.js";
 
 export const USAGE = `attn: attention models from .attn files
@@ -13,6 +14,11 @@ usage:
   attn run FILE --inputs X.json [--weights W.safetensors] [--backend cpu] [--weights-out W2.safetensors]
                 [--seed N] [--json] [--model NAME] [--set name=value]...
   attn graph FILE [--format text|dot|json] [--optimized] [--model NAME] [--set name=value]...
+  attn train FILE --data TRAIN.jsonl [--valid VALID.jsonl] [--backend cpu] [--weights INIT.safetensors]
+                  [--resume CKPT] [--checkpoint CKPT] [--checkpoint-every N] [--weights-out W.safetensors]
+                  [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--clip X] [--seed N]
+                  [--freeze PATTERN]... [--lr-group PATTERN=LR]... [--log METRICS.jsonl]
+  attn eval FILE --weights W.safetensors|CKPT --data DATA.jsonl [--batch-size N] [--json]
   attn demo
   attn --help | --version
 
@@ -26,7 +32,20 @@ const OPTIONS = {
   inputs: { type: "string" },
   backend: { type: "string", default: "cpu" },
   "weights-out": { type: "string" },
-  seed: { type: "string", default: "0" },
+  seed: { type: "string" },
+  data: { type: "string" },
+  valid: { type: "string" },
+  resume: { type: "string" },
+  checkpoint: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  optimizer: { type: "string" },
+  clip: { type: "string" },
+  freeze: { type: "string", multiple: true },
+  "lr-group": { type: "string", multiple: true },
+  log: { type: "string" },
   format: { type: "string", default: "text" },
   optimized: { type: "boolean", default: false },
   color: { type: "boolean" },
@@ -37,10 +56,20 @@ const OPTIONS = {
 export interface Io {
   out(s: string): void;
   err(s: string): void;
+  /** Writes without adding a newline (progress bars); defaults to `err`. */
+  rawErr?(s: string): void;
   isTTY?: boolean;
+  /** Whether stderr is a terminal (live progress bar). */
+  errIsTTY?: boolean;
 }
 
-const defaultIo: Io = { out: (s) => process.stdout.write(s + "\n"), err: (s) => process.stderr.write(s + "\n"), isTTY: process.stdout.isTTY };
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s + "\n"),
+  err: (s) => process.stderr.write(s + "\n"),
+  rawErr: (s) => process.stderr.write(s),
+  isTTY: process.stdout.isTTY,
+  errIsTTY: process.stderr.isTTY,
+};
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
@@ -73,15 +102,36 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   const color = v.color ?? (Boolean(io.isTTY) && !process.env.NO_COLOR);
   try {
     const set = parseOverrides(v.set);
-    const seed = Number(v.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new CliError(`--seed must be a non-negative integer, got "${v.seed}"`);
+    const int = (name: string, raw: string | undefined, min: number) => {
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
+      return n;
+    };
+    const num = (name: string, raw: string | undefined) => {
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a number ≥ 0, got "${raw}"`);
+      return n;
+    };
+    const seed = int("seed", v.seed, 0);
+    const trainFlags = () => ({
+      model: v.model, set, color, data: v.data, valid: v.valid, backend: v.backend, weights: v.weights, resume: v.resume,
+      checkpoint: v.checkpoint, checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 1), epochs: int("epochs", v.epochs, 1),
+      batchSize: int("batch-size", v["batch-size"], 1), lr: num("lr", v.lr), optimizer: v.optimizer, clip: num("clip", v.clip), seed,
+      freeze: v.freeze ?? [], lrGroups: v["lr-group"] ?? [], log: v.log, weightsOut: v["weights-out"], live: Boolean(io.errIsTTY), json: v.json,
+    });
     switch (cmd) {
       case "check":
         return await check(file, { json: v.json, model: v.model, set, color }, io.out);
       case "graph":
         return await graph(file, { model: v.model, set, color, format: v.format, optimized: v.optimized }, io.out);
       case "run":
-        return await run(file, { model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, weightsOut: v["weights-out"], seed, json: v.json }, io.out, io.err);
+        return await run(file, { model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, weightsOut: v["weights-out"], seed: seed ?? 0, json: v.json }, io.out, io.err);
+      case "train":
+        return await train(file, trainFlags(), io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
+      case "eval":
+        return await evaluate(file, trainFlags(), io.out);
       case "demo":
         return await demo(io.out);
       default:

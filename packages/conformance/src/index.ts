@@ -7,4 +7,4 @@ export type { ConformanceCase, OpCase, ModelCase, CaseTolerance, OpGrad } from "
 export { decodeTensor, type TensorJson } from "./tensor-json.js";
 export { compareTensors, DEFAULT_TOLERANCE, type Tolerance } from "./compare.js";
 export { loadCases, readCaseFile, FIXTURES_DIR } from "./load.js";
-export { runCase, opCaseGraph, modelCaseGraph, type CaseResult, type FileReader } from "./run-case.js";
+export { runCase, opCaseGraph, modelCaseGraph, type CaseResult, type FileReader, type RunCaseOptions } from "./run-case.js";

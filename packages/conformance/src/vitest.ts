@@ -7,6 +7,16 @@ import { runCase } from "./run-case.js";
 export interface ConformanceOptions {
   /** Case name (or name prefix ending in `/`) → why this backend skips it. Printed with the run. */
   readonly skip?: Readonly<Record<string, string>>;
+  /**
+   * Case name (or name prefix ending in `/`) → why this backend does not check that case's gradients
+   * (its outputs are still checked). Same rules as `skip`: printed, and an entry matching no case fails.
+   */
+  readonly skipGradients?: Readonly<Record<string, string>>;
+}
+
+/** The reason `list` gives for `name`: an exact entry, else the first prefix entry (ending in `/`) that matches. */
+function reasonIn(list: Readonly<Record<string, string>>, name: string): string | undefined {
+  return list[name] ?? Object.entries(list).find(([k]) => k.endsWith("/") && name.startsWith(k))?.[1];
 }
 
 /**
@@ -17,24 +27,28 @@ export interface ConformanceOptions {
 export async function describeConformance(label: string, makeBackend: () => Backend | Promise<Backend>, opts: ConformanceOptions = {}): Promise<void> {
   const cases = await loadCases();
   const skip = opts.skip ?? {};
-  const reasonFor = (name: string) => skip[name] ?? Object.entries(skip).find(([k]) => k.endsWith("/") && name.startsWith(k))?.[1];
+  const skipGrads = opts.skipGradients ?? {};
+  const matchesNoCase = (list: Readonly<Record<string, string>>) =>
+    Object.keys(list).filter((k) => !cases.some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
   describe(`conformance: ${label}`, () => {
     let backend: Backend | undefined;
     const get = async () => (backend ??= await makeBackend());
     const skipped: string[] = [];
-    it("has a skip list that names only existing cases", () => {
-      const unknown = Object.keys(skip).filter((k) => !cases.some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
-      expect(unknown, "skip entries that match no case").toEqual([]);
+    it("has skip lists that name only existing cases", () => {
+      expect(matchesNoCase(skip), "skip entries that match no case").toEqual([]);
+      expect(matchesNoCase(skipGrads), "skipGradients entries that match no case").toEqual([]);
     });
     for (const c of cases) {
-      const reason = reasonFor(c.name);
+      const reason = reasonIn(skip, c.name);
       if (reason) {
         skipped.push(`${c.name}: ${reason}`);
         it.skip(`${c.name} (skipped on ${label}: ${reason})`, () => {});
         continue;
       }
-      it(c.name, async () => {
-        const res = await runCase(await get(), c, (f) => readCaseFile(f));
+      const gradReason = c.grad ? reasonIn(skipGrads, c.name) : undefined;
+      if (gradReason) skipped.push(`${c.name} (gradients only): ${gradReason}`);
+      it(gradReason ? `${c.name} (gradients skipped on ${label}: ${gradReason})` : c.name, async () => {
+        const res = await runCase(await get(), c, (f) => readCaseFile(f), { gradients: !gradReason });
         expect(res.failures, res.failures.join("\n")).toEqual([]);
       });
     }

@@ -9,6 +9,11 @@ For every op case:
   * float64 re-run with reference.py (for gru / gru_cell that is the textbook equations, independent
     of the nn.GRU / nn.GRUCell that produced the fixture) matches the stored values to float32 rounding;
   * float32 PyTorch re-run passes the case's own tolerance (the check a backend has to pass).
+For loss op cases (training.py): outputs and gradients also re-derived from docs/ir.md's formulas in NumPy.
+For fixtures/optim and fixtures/training (training.py ``check``): optimizer steps re-derived with the update
+formulas in NumPy and with torch.optim (float64, and float32 within the tolerance); clip_grad_norm the same
+way; the tutorial training run re-trained in float64 (module, and the `.attn` semantics with a hand-written
+Adam) and float32.
 For every model case:
   * weights load strictly into the PyTorch module (same names, same shapes); the safetensors file is
     read back with a hand-written reader;
@@ -33,6 +38,7 @@ import torch  # noqa: E402
 
 from reference import NON_DIFFERENTIABLE, OPS  # noqa: E402
 from models import SPECS  # noqa: E402
+import training  # noqa: E402  (also registers the loss ops in reference.OPS)
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.dirname(TOOLS)
@@ -284,7 +290,7 @@ def check_op(case, catalogue):
         for o, u in zip(outputs, ups):
             if (o.dtype == np.float32) != (u is not None) or (u is not None and u.shape != o.shape):
                 raise Fail(f"{name}: upstream must match float outputs")
-    elif op not in NON_DIFFERENTIABLE and op != "log_softmax" and any(
+    elif op not in NON_DIFFERENTIABLE and op != "log_softmax" and name not in training.FORWARD_ONLY and any(
             a is not None and a.dtype == np.float32 for a in inputs):
         raise Fail(f"{name}: differentiable op on float inputs without grad")
     atol, rtol = tolerance(case)
@@ -293,6 +299,16 @@ def check_op(case, catalogue):
         INDEPENDENT_SEEN.add(op)
         for i, (o, w) in enumerate(zip(ind, outputs)):
             compare(o.astype(np.float32), w, TIGHT_ATOL, TIGHT_RTOL, f"{name} [numpy loops] output{i}")
+    loss_ind = training.independent(op, inputs, attrs)  # loss ops: formulas of docs/ir.md, outputs and gradients
+    if loss_ind is not None:
+        INDEPENDENT_SEEN.add(op)
+        louts, lgrad = loss_ind
+        for i, (o, w) in enumerate(zip(louts, outputs)):
+            compare(np.asarray(o).astype(np.float32), w, TIGHT_ATOL, TIGHT_RTOL, f"{name} [formulas] output{i}")
+        if grad is not None:
+            for i, (g, w) in enumerate(zip(lgrad(ups[0]), gin)):
+                if w is not None:
+                    compare(np.asarray(g).astype(np.float32), w, TIGHT_ATOL, TIGHT_RTOL, f"{name} [formulas] grad{i}")
     for dtype, a, r, tag in [(torch.float64, TIGHT_ATOL, TIGHT_RTOL, "float64"), (torch.float32, atol, rtol, "float32")]:
         leaves = [to_torch(x, dtype, grad is not None) for x in inputs]
         outs = OPS[op](leaves, attrs)
@@ -422,6 +438,12 @@ def main(argv):
                         n_model += 1
                 except Fail as e:
                     failures.append(str(e))
+    n_train, train_failures = training.check(sys.modules[__name__])
+    failures += train_failures
+    for sub in ("optim", "training"):
+        d = os.path.join(FIXTURES, sub)
+        total += sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+    print(f"checked {n_train} optimizer, clip_grad_norm and training cases (fixtures/optim, fixtures/training)")
     print(f"checked {n_op} op cases ({len(ops_seen)} ops) and {n_model} model cases; "
           f"fixtures total {total / 1024:.1f} KiB")
     print("ops also checked against NumPy loops:", ", ".join(sorted(INDEPENDENT_SEEN)))

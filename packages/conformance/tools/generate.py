@@ -30,6 +30,7 @@ import torch.nn as nn  # noqa: E402
 
 from reference import NON_DIFFERENTIABLE, OPS  # noqa: E402
 from models import SPECS  # noqa: E402
+import training  # noqa: E402  (also registers the loss ops in reference.OPS)
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.dirname(TOOLS)
@@ -978,6 +979,7 @@ def main(argv):
                 binary_cases, compare_cases, cast_cases, linalg_cases, layout_cases, reduce_cases, image_cases,
                 sequence_cases]:
         fam(C)
+    training.generate(C, sys.modules[__name__])  # ops/loss.json cases; writes fixtures/optim, fixtures/training
     # remove stale fixtures so the directory is exactly what this script produces
     for sub in ("ops", "models"):
         d = os.path.join(FIXTURES, sub)

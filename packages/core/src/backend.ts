@@ -21,6 +21,8 @@ export interface Executable {
   run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>>;
   /** Reads the current parameter values back to host tensors. */
   readParams(): Promise<Map<string, Tensor>>;
+  /** Replaces resident parameters by name (each must exist and keep its type). */
+  writeParams(params: ReadonlyMap<string, Tensor>): Promise<void>;
   dispose(): void;
 }
 

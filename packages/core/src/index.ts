@@ -17,7 +17,7 @@ export type { TensorType } from "./types.js";
 export { formatType } from "./types.js";
 export { Tensor, sizeOf, stridesOf } from "./tensor.js";
 
-export type { Graph, Node, Value, ValueId, Param, Output, Attrs, AttrValue } from "./ir/graph.js";
+export type { Graph, Node, Value, ValueId, Param, Output, Update, Attrs, AttrValue } from "./ir/graph.js";
 export { isGraph, producers, consumers } from "./ir/graph.js";
 export { GraphBuilder } from "./ir/builder.js";
 export { inferGraph, unifyType } from "./ir/infer.js";
@@ -26,6 +26,7 @@ export { graphToJson, graphFromJson, IR_JSON_VERSION } from "./ir/json.js";
 export { printGraph } from "./ir/print.js";
 export { graphToDot } from "./ir/dot.js";
 export { topoSort } from "./ir/topo.js";
+export { inlineGraph } from "./ir/inline.js";
 
 export type { OpDef, InputSpec } from "./ops/op.js";
 export { InferContext, getOp, hasOp, opNames, inferNode, registerOp, defineOp } from "./ops/op.js";
@@ -42,6 +43,7 @@ export { buildGradientGraph, gradName, registerGrad, getGrad, differentiableOps,
 export { dce } from "./passes/dce.js";
 export { constantFold, type NodeEvaluator } from "./passes/constant-fold.js";
 export { fuseAttention } from "./passes/fuse-attention.js";
+export { hoistScanInvariants } from "./passes/hoist-scan-invariants.js";
 export { optimize, type OptimizeOptions } from "./passes/optimize.js";
 
 export { Rng } from "./init/rng.js";
@@ -51,5 +53,15 @@ export { readSafetensors, writeSafetensors, type SafetensorsFile } from "./weigh
 export { bindParams, type BindParamsOptions } from "./weights/bind-params.js";
 
 export type { Backend, Executable, CompileOptions, RunOptions } from "./backend.js";
+export { replayGraph, type Replay } from "./ir/replay.js";
+export {
+  buildTrainingGraph, buildLossGraph, globToRegExp, STEP_STATE, LR_INPUT,
+  type LossSpec, type OptimizerSpec, type ParamGroup, type TrainingGraph, type TrainingGraphOptions,
+} from "./train/training-graph.js";
+export { Trainer, type TrainerOptions, type TrainerEvent, type FitOptions, type StepResult } from "./train/trainer.js";
+export { encodeCheckpoint, decodeCheckpoint, type TrainingProgress, type DecodedCheckpoint } from "./train/checkpoint.js";
+export { epochOrder, batchesOf, type Dataset } from "./train/dataset.js";
+export { JsonlDataset, stack, type ExampleSchema } from "./train/jsonl-dataset.js";
+export * from "./train/index.js";
 export { bindFeeds } from "./runtime/feeds.js";
 export { Session, type SessionOptions } from "./runtime/session.js";

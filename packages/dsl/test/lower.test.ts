@@ -149,6 +149,10 @@ const triggers: Record<string, { source: string; opts?: CompileOptions; line?: n
   ATTN2061: { source: `model M {\n  input x: float32[N]\n  output y\n  y = relu(x)\n}`, opts: { model: "Nope" } },
   ATTN2062: { source: `model M {\n  input x: float32[N]\n  output y\n  y = relu(x)\n}\nmodel M2 {\n  input x: float32[N]\n  output y\n  y = relu(x)\n}` },
   ATTN2063: { source: `model M(hidden = 2) {\n  input x: float32[N]\n  output y\n  y = relu(x)\n}`, opts: { hyper: { hiden: 3 } } },
+  ATTN2070: { source: `model M {\n  input x: float32[B, 3]\n  output y\n  y = relu(x)\n  train {\n    loss: mse(y)\n    epoch: 3\n  }\n}`, line: 7 },
+  ATTN2071: { source: `model M {\n  input x: float32[B, 3]\n  output y\n  y = relu(x)\n  train {\n    loss: mse(y)\n    optimizer: adamm(lr: 0.1)\n  }\n}`, line: 7 },
+  ATTN2072: { source: `model M {\n  input x: float32[B, 3]\n  output y\n  y = relu(x)\n  train {\n    loss: mse(z)\n  }\n}`, line: 6 },
+  ATTN3120: { source: `model M {\n  input x: float32[B, 3]\n  output y\n  y = relu(x)\n  train {\n    loss: mse(y)\n    batch_size: 0.5\n  }\n}`, line: 7 },
   ATTN3100: { source: `model M {\n  input x: float32[B, 8]\n  input z: float32[B, 4]\n  output y\n  y = x + z\n}`, line: 5 },
   ATTN3101: { source: `model M {\n  input x: float32[B, S, 6]\n  output y\n  y = attention multihead(x, x, heads: 4) as mha\n}`, line: 4 },
   ATTN3102: { source: `model M {\n  input x: float32[B, D]\n  output y\n  y = linear(x, out: 2) as fc\n}`, line: 4 },
@@ -162,6 +166,44 @@ const triggers: Record<string, { source: string; opts?: CompileOptions; line?: n
   ATTN3110: { source: `model M {\n  input x: float32[B, S / 2]\n  output y\n  y = relu(x)\n}`, line: 2 },
 };
 
+describe("train section", () => {
+  it("reads loss, optimizer, schedule and run settings, with hyperparameters", async () => {
+    const r = await lower(`
+model M(rate = 0.02) {
+  input x: float32[B, 3]
+  output logits
+  logits = linear(x, out: 4) as fc
+  train {
+    loss: cross_entropy(logits, ignore_index: 0, label_smoothing: 0.1)
+    optimizer: adamw(lr: rate, betas: [0.9, 0.98], weight_decay: 0.01)
+    schedule: cosine(warmup: 10)
+    batch_size: 32
+    epochs: 5
+    clip: 1.0
+    freeze: ["fc.bias"]
+    early_stopping: "valid_loss"
+    patience: 2
+  }
+}`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.train).toEqual({
+      loss: { kind: "cross_entropy", output: "logits", ignoreIndex: 0, labelSmoothing: 0.1 },
+      optimizer: { kind: "adamw", lr: 0.02, betas: [0.9, 0.98], weightDecay: 0.01 },
+      schedule: { kind: "cosine", warmup: 10 },
+      batchSize: 32, epochs: 5, clipNorm: 1, freeze: ["fc.bias"],
+      earlyStopping: { metric: "valid_loss", mode: "min", patience: 2 },
+    });
+  });
+  it("rejects a train section in a block and a second one", async () => {
+    const r = await lower(`block F {\n  input x: float32[N]\n  output y\n  y = relu(x)\n  train {\n    loss: mse(y)\n  }\n}\nmodel M {\n  input x: float32[B]\n  output y\n  y = F()(x) as f\n}`);
+    expect(r.diagnostics.map((d) => d.code)).toContain("ATTN1013");
+  });
+  it("suggests the closest setting and optimizer", async () => {
+    expect((await lower(triggers.ATTN2070.source)).diagnostics[0].hint).toBe("did you mean `epochs`?");
+    expect((await lower(triggers.ATTN2071.source)).diagnostics[0].hint).toBe("did you mean `adam`?");
+  });
+});
+
 describe("lowering diagnostics", () => {
   it.each(Object.entries(triggers))("%s is reported at the right line", async (code, { source, opts, line }) => {
     const r = await lower(source, opts);
@@ -172,7 +214,7 @@ describe("lowering diagnostics", () => {
   });
 
   it("every lowering code has a trigger", () => {
-    const lowering = Object.values(Diagnostics).map((d) => d.code).filter((c) => /^ATTN(206|31)/.test(c));
+    const lowering = Object.values(Diagnostics).map((d) => d.code).filter((c) => /^ATTN(206|207|31)/.test(c));
     expect(lowering.filter((c) => !(c in triggers))).toEqual([]);
   });
 

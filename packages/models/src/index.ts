@@ -31,3 +31,5 @@ export function listExamples(): Example[] {
 }
 
 export { exampleInputs } from "./example-inputs.js";
+export { greedyDecode, type GreedyOptions } from "./greedy.js";
+export { reverseDigitExamples, reverseDigitsJsonl, encodeDigits, padBatch, REVERSE_TOKENS, type ReverseExample } from "./tasks/reverse-digits.js";

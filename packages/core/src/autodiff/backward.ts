@@ -1,5 +1,5 @@
 import { GraphError } from "../errors.js";
-import { GraphBuilder } from "../ir/builder.js";
+import { replayGraph } from "../ir/replay.js";
 import type { Graph, ValueId } from "../ir/graph.js";
 import { GradContext } from "./grad-context.js";
 import { getGrad, type ForwardNode } from "./grad-registry.js";
@@ -27,44 +27,37 @@ export const gradName = (name: string) => `grad:${name}`;
  * does not influence the seeded outputs gets zeros.
  */
 export function buildGradientGraph(graph: Graph, opts: GradientOptions): Graph {
-  const b = new GraphBuilder(`${graph.name}_grad`);
-  const map = new Map<ValueId, ValueId>();
-  const needs = new Set<ValueId>();
   const wrtParams = new Set(opts.params ?? graph.params.map((p) => p.name));
   const wrtInputs = new Set(opts.inputs ?? []);
   for (const name of wrtParams) if (!graph.params.some((p) => p.name === name)) throw new GraphError(`cannot differentiate "${name}": ${graph.name} has no such parameter`);
-
-  // Replay the forward graph (same order, same names); mark what depends on what we differentiate.
-  const order = [...graph.inputs.map((id) => ({ kind: "input" as const, id })), ...graph.params.map((p) => ({ kind: "param" as const, id: p.value, p }))].sort((x, y) => x.id - y.id);
-  for (const item of order) {
-    const v = graph.values[item.id];
-    if (item.kind === "input") {
-      const id = b.input(v.name, v.type);
-      map.set(item.id, id);
-      if (wrtInputs.has(v.name)) {
-        if (v.type.dtype !== "float32") throw new GraphError(`cannot differentiate input "${v.name}" of type ${v.type.dtype}`);
-        needs.add(id);
-      }
-    } else {
-      const id = b.param(item.p.name, v.type, item.p.init, item.p.span);
-      map.set(item.id, id);
-      if (wrtParams.has(item.p.name)) needs.add(id);
-    }
+  for (const name of wrtInputs) {
+    const id = graph.inputs.find((i) => graph.values[i].name === name);
+    if (id === undefined) throw new GraphError(`cannot differentiate "${name}": ${graph.name} has no such input`);
+    if (graph.values[id].type.dtype !== "float32") throw new GraphError(`cannot differentiate input "${name}" of type ${graph.values[id].type.dtype}`);
   }
-  for (const name of wrtInputs) if (!graph.inputs.some((id) => graph.values[id].name === name)) throw new GraphError(`cannot differentiate "${name}": ${graph.name} has no such input`);
 
-  const forward: (ForwardNode & { span?: Graph["nodes"][number]["span"] })[] = [];
+  // What depends on what we differentiate (in the original graph's ids).
+  const dependsOld = new Set<ValueId>([
+    ...graph.params.filter((p) => wrtParams.has(p.name)).map((p) => p.value),
+    ...graph.inputs.filter((i) => wrtInputs.has(graph.values[i].name)),
+  ]);
+  const onPathOld = new Set<Graph["nodes"][number]>();
   for (const n of graph.nodes) {
-    const inputs = n.inputs.map((i) => (i === null ? null : map.get(i)!));
-    const onPath = inputs.some((i) => i !== null && needs.has(i));
-    // A recurrent node on the gradient path also returns its per-step carries, which its gradient reads.
-    const attrs = n.op === "scan" && onPath ? { ...n.attrs, saveCarries: true } : n.attrs;
-    const outs = b.add(n.op, inputs, attrs, { span: n.span, names: n.outputs.map((o) => graph.values[o].name) });
-    n.outputs.forEach((o, i) => map.set(o, outs[i]));
-    if (onPath) for (const o of outs) if (b.typeOf(o).dtype === "float32") needs.add(o);
-    forward.push({ op: n.op, inputs, outputs: outs, attrs: attrs, ...(n.span ? { span: n.span } : {}) });
+    if (!n.inputs.some((i) => i !== null && dependsOld.has(i))) continue;
+    onPathOld.add(n);
+    for (const o of n.outputs) if (graph.values[o].type.dtype === "float32") dependsOld.add(o);
   }
-  for (const o of graph.outputs) b.output(o.name, map.get(o.value)!, o.role);
+  // Replay the forward graph; a recurrent node on the gradient path also returns its per-step carries,
+  // which its gradient reads.
+  const { builder: b, map, outputsOf } = replayGraph(graph, `${graph.name}_grad`, (n) => (n.op === "scan" && onPathOld.has(n) ? { ...n.attrs, saveCarries: true } : n.attrs));
+  const needs = new Set<ValueId>([...dependsOld].map((id) => map.get(id)!));
+  const forward: (ForwardNode & { span?: Graph["nodes"][number]["span"] })[] = graph.nodes.map((n) => ({
+    op: n.op,
+    inputs: n.inputs.map((i) => (i === null ? null : map.get(i)!)),
+    outputs: outputsOf.get(n)!,
+    attrs: n.op === "scan" && onPathOld.has(n) ? { ...n.attrs, saveCarries: true } : n.attrs,
+    ...(n.span ? { span: n.span } : {}),
+  }));
 
   // Seed, then walk the nodes backwards accumulating each value's gradient.
   const grads = new Map<ValueId, ValueId>();

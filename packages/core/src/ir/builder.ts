@@ -6,7 +6,7 @@ import type { Initializer } from "../init/initializer.js";
 import { getOp, inferNode } from "../ops/op.js";
 import { parseDim } from "../dim.js";
 import { withSpan } from "./infer.js";
-import type { Attrs, Graph, Node, Output, Param, Value, ValueId } from "./graph.js";
+import type { Attrs, Graph, Node, Output, Param, Update, Value, ValueId } from "./graph.js";
 import { GraphError } from "../errors.js";
 
 /**
@@ -20,6 +20,7 @@ export class GraphBuilder {
   private readonly inputs: ValueId[] = [];
   private readonly params: Param[] = [];
   private readonly outputs: Output[] = [];
+  private readonly updates: Update[] = [];
   private readonly names = new Set<string>();
 
   constructor(
@@ -72,7 +73,7 @@ export class GraphBuilder {
     return id;
   }
 
-  param(name: string, type: TensorType, init: Initializer, span?: SourceSpan): ValueId {
+  param(name: string, type: TensorType, init: Initializer, span?: SourceSpan, role?: "state"): ValueId {
     if (this.params.some((p) => p.name === name)) throw new GraphError(`parameter "${name}" is declared twice`, span);
     for (const d of type.shape) {
       if (typeof this.env.resolve(d) !== "number") {
@@ -80,7 +81,7 @@ export class GraphBuilder {
       }
     }
     const id = this.newValue(name, { dtype: type.dtype, shape: this.env.resolveShape(type.shape) });
-    this.params.push({ name, value: id, init, ...(span ? { span } : {}) });
+    this.params.push({ name, value: id, init, ...(span ? { span } : {}), ...(role ? { role } : {}) });
     return id;
   }
 
@@ -108,11 +109,27 @@ export class GraphBuilder {
     this.outputs.push({ name, value, ...(role ? { role } : {}) });
   }
 
+  /** After each run, parameter `param` takes `value` (same type). */
+  update(param: string, value: ValueId): void {
+    const p = this.params.find((x) => x.name === param);
+    if (!p) throw new GraphError(`cannot update "${param}": no such parameter`);
+    if (this.updates.some((u) => u.param === param)) throw new GraphError(`parameter "${param}" is updated twice`);
+    const want = this.typeOf(p.value);
+    const got = this.typeOf(value);
+    if (want.dtype !== got.dtype || want.shape.length !== got.shape.length || want.shape.some((d, i) => d !== got.shape[i])) {
+      throw new GraphError(`update of "${param}" must be ${want.dtype}[${want.shape.join(", ")}], got ${got.dtype}[${got.shape.join(", ")}]`);
+    }
+    this.updates.push({ param, value });
+  }
+
   /** The finished graph, with every type resolved through the final symbol bindings. */
   build(span?: SourceSpan): Graph {
     const values = this.values.map((v) => ({ ...v, type: { dtype: v.type.dtype, shape: this.env.resolveShape(v.type.shape) } }));
     const nodes = this.nodes.map((n) => ({ ...n, attrs: this.resolveDimAttrs(n.op, n.attrs) }));
-    return { name: this.name, values, inputs: [...this.inputs], params: [...this.params], nodes, outputs: [...this.outputs], ...(span ? { span } : {}) };
+    return {
+      name: this.name, values, inputs: [...this.inputs], params: [...this.params], nodes, outputs: [...this.outputs],
+      ...(this.updates.length ? { updates: [...this.updates] } : {}), ...(span ? { span } : {}),
+    };
   }
 
   /** Symbolic dims in attributes (a reshape target) are rewritten with the final bindings, like value types. */

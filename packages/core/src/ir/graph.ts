@@ -34,6 +34,17 @@ export interface Param {
   readonly value: ValueId;
   readonly init: Initializer;
   readonly span?: SourceSpan;
+  /**
+   * `"state"` marks a resident tensor that is not a model weight (optimizer moments, the step counter):
+   * it starts from its initialiser, is saved in checkpoints but not in weights files.
+   */
+  readonly role?: "state";
+}
+
+/** After a run, the resident parameter `param` takes `value` (a training step's update). */
+export interface Update {
+  readonly param: string;
+  readonly value: ValueId;
 }
 
 /** A named graph output. */
@@ -55,7 +66,8 @@ export interface Graph {
   readonly params: readonly Param[];
   readonly nodes: readonly Node[];
   readonly outputs: readonly Output[];
-  /** Declared symbolic dims and their meaning for docs, e.g. `B`, `S`. */
+  /** In-place assignments applied after each run (training steps); absent for inference graphs. */
+  readonly updates?: readonly Update[];
   readonly span?: SourceSpan;
 }
 

@@ -38,6 +38,7 @@ export function printGraph(graph: Graph, indent = ""): string {
     lines.push(`${indent}  ${n.outputs.map(name).join(", ")} = ${n.op}(${n.inputs.map(name).join(", ")})${attrText}${loc}`);
     for (const v of Object.values(n.attrs)) if (isGraph(v)) lines.push(printGraph(v, indent + "    "));
   }
+  for (const u of graph.updates ?? []) lines.push(`${indent}  update ${u.param} <- ${name(u.value)}`);
   lines.push(`${indent}  return ${graph.outputs.map((o) => `${o.name} = ${name(o.value)}`).join(", ")}`);
   lines.push(`${indent}}`);
   return lines.join("\n");

@@ -47,6 +47,11 @@ function checkStructure(graph: Graph): void {
     for (const id of node.outputs) define(id, `an output of ${node.op}`);
     for (const a of Object.values(node.attrs)) if (isGraph(a)) checkStructure(a);
   }
+  for (const u of graph.updates ?? []) {
+    const p = graph.params.find((x) => x.name === u.param);
+    if (!p) throw new GraphError(`${where}: update of "${u.param}", which is not a parameter`);
+    if (!defined.has(u.value)) throw new GraphError(`${where}: update of "${u.param}" refers to an undefined value`);
+  }
   const outNames = new Set<string>();
   for (const o of graph.outputs) {
     if (outNames.has(o.name)) throw new GraphError(`${where}: output "${o.name}" is declared twice`);

@@ -6,7 +6,7 @@ import { isGraph } from "../ir/graph.js";
  * too). Parameters and inputs are kept, since they are part of the graph's interface.
  */
 export function dce(graph: Graph): Graph {
-  const live = new Set<ValueId>(graph.outputs.map((o) => o.value));
+  const live = new Set<ValueId>([...graph.outputs.map((o) => o.value), ...(graph.updates ?? []).map((u) => u.value)]);
   const kept: Node[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i];

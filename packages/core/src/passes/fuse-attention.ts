@@ -29,7 +29,7 @@ function scalarConstant(node: Node | undefined): number | undefined {
 function fuseOnce(graph: Graph): Graph | undefined {
   const prod = producers(graph);
   const cons = consumers(graph);
-  const outputs = new Set(graph.outputs.map((o) => o.value));
+  const outputs = new Set([...graph.outputs.map((o) => o.value), ...(graph.updates ?? []).map((u) => u.value)]);
   // An intermediate can be absorbed only if the chain is its sole reader and it is not a graph output.
   const private1 = (v: ValueId) => !outputs.has(v) && (cons.get(v)?.length ?? 0) === 1;
   const rank = (v: ValueId) => graph.values[v].type.shape.length;

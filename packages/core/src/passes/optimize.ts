@@ -2,6 +2,7 @@ import type { Graph } from "../ir/graph.js";
 import { constantFold, type NodeEvaluator } from "./constant-fold.js";
 import { dce } from "./dce.js";
 import { fuseAttention } from "./fuse-attention.js";
+import { hoistScanInvariants } from "./hoist-scan-invariants.js";
 
 export interface OptimizeOptions {
   /** Enables constant folding with this evaluator (a backend's). */
@@ -10,10 +11,11 @@ export interface OptimizeOptions {
   fuseAttention?: boolean;
 }
 
-/** The standard pipeline: constant folding, attention fusion, dead-code elimination. */
+/** The standard pipeline: constant folding, loop-invariant hoisting, attention fusion, dead-code elimination. */
 export function optimize(graph: Graph, opts: OptimizeOptions = {}): Graph {
   let g = graph;
   if (opts.evaluate) g = constantFold(g, opts.evaluate);
+  g = hoistScanInvariants(g);
   if (opts.fuseAttention ?? true) g = fuseAttention(g);
   return dce(g);
 }

@@ -32,7 +32,7 @@ export function bindParams(graph: Graph, weights: ReadonlyMap<string, Tensor> = 
     const drawn = initTensor(p.init, shape, rng);
     const given = weights.get(p.name);
     if (!given) {
-      missing.push(p.name);
+      if (p.role !== "state") missing.push(p.name);
       out.set(p.name, drawn);
       continue;
     }

@@ -75,6 +75,8 @@ interface DeclBase extends NodeBase {
   readonly outputs: readonly OutputDecl[];
   /** Statements in source order (inputs and outputs are hoisted out of it). */
   readonly body: readonly Stmt[];
+  /** The model's `train { ... }` section, if any (hoisted like inputs and outputs). */
+  readonly train?: TrainSection;
   /**
    * Set when a syntax error broke the header (`model M h = 4) {`): the parameters it declares are
    * unknown, so the checks do not report names in the body as undefined.
@@ -119,6 +121,18 @@ export interface OutputDecl extends NodeBase {
   readonly name: Identifier;
   /** Present for `output y: float32[B, 1]`; then checked against inference. */
   readonly type?: TensorType | Invalid;
+}
+
+/** `train { loss: ..., optimizer: ..., ... }`. Keys and values are checked when the model is lowered. */
+export interface TrainSection extends NodeBase {
+  readonly kind: "Train";
+  readonly entries: readonly TrainEntry[];
+}
+
+export interface TrainEntry extends NodeBase {
+  readonly kind: "TrainEntry";
+  readonly key: Identifier;
+  readonly value: Expr;
 }
 
 // ---- statements ----------------------------------------------------------------------------------
@@ -310,6 +324,8 @@ export type Node =
   | InputDecl
   | OutputDecl
   | TensorType
+  | TrainSection
+  | TrainEntry
   | Stmt
   | Target
   | RepeatExpr

@@ -32,6 +32,8 @@ interface BodyContext {
   readonly owner: string;
   readonly inputs: A.InputDecl[];
   readonly outputs: A.OutputDecl[];
+  /** `train { }` sections met in this body (only a model's own body may have one). */
+  readonly train?: A.TrainSection[];
 }
 
 interface ArgList {
@@ -182,13 +184,13 @@ class AstBuilder extends BaseVisitor {
     const name = this.identifier(this.real(ctx.Identifier));
     if (name === undefined) return undefined;
     const params = ctx.optionalParams?.[0] ? (this.visit(ctx.optionalParams[0]) as A.ParamDecl[]) : [];
-    const body: BodyContext = { nestedIn: undefined, owner: `the body of ${kind.toLowerCase()} \`${name.name}\``, inputs: [], outputs: [] };
+    const body: BodyContext = { nestedIn: undefined, owner: `the body of ${kind.toLowerCase()} \`${name.name}\``, inputs: [], outputs: [], ...(kind === "Model" ? { train: [] } : {}) };
     const statements = this.statements(ctx.body, body);
     // A syntax error between the name and the `{` may have lost parameters.
     const brace = ctx.body?.[0]?.children.LBrace?.[0];
     const headerEnd = brace !== undefined && !isVirtualToken(brace) ? brace.startOffset : span.endOffset;
     const broken = this.errorOffsets.some((o) => o >= span.offset && o < headerEnd);
-    const decl = { kind, name, params, inputs: body.inputs, outputs: body.outputs, body: statements, span };
+    const decl = { kind, name, params, inputs: body.inputs, outputs: body.outputs, body: statements, span, ...(body.train?.[0] ? { train: body.train[0] } : {}) };
     return (broken ? { ...decl, incomplete: true } : decl) as A.Decl & { kind: K };
   }
 
@@ -233,8 +235,32 @@ class AstBuilder extends BaseVisitor {
       }
       return undefined;
     }
+    if (ctx.trainSection?.[0] !== undefined) {
+      const section = this.visit(ctx.trainSection[0]) as A.TrainSection;
+      if (body.nestedIn !== undefined || body.train === undefined) {
+        this.report(createDiagnostic(Diagnostics.MisplacedDeclaration, { keyword: "train", place: body.nestedIn ?? "a block (only models train)" }, section.span));
+      } else if (body.train.length > 0) {
+        this.report(createDiagnostic(Diagnostics.DuplicateDeclaration, { what: "section", name: "train" }, section.span));
+      } else {
+        body.train.push(section);
+      }
+      return undefined;
+    }
     const stmt = ctx.scopeStmt ?? ctx.yieldStmt ?? ctx.assignment;
     return stmt?.[0] === undefined ? undefined : (this.visit(stmt[0], body) as A.Stmt | undefined);
+  }
+
+  trainSection(ctx: Loose<C.TrainSectionCstChildren>): A.TrainSection {
+    const span = this.here();
+    const entries = (ctx.trainEntry ?? []).map((e) => this.visit(e) as A.TrainEntry | undefined).filter((e) => e !== undefined);
+    return { kind: "Train", entries, span };
+  }
+
+  trainEntry(ctx: Loose<C.TrainEntryCstChildren>): A.TrainEntry | undefined {
+    const span = this.here();
+    const key = this.identifier(this.real(ctx.Identifier));
+    if (key === undefined) return undefined;
+    return { kind: "TrainEntry", key, value: this.expr(ctx.expression, span), span };
   }
 
   inputDecl(ctx: Loose<C.InputDeclCstChildren>): A.InputDecl | undefined {

@@ -113,6 +113,9 @@ export const Diagnostics = {
   ModelNotFound: error("ATTN2061", "there is no model named `{name}`"),
   AmbiguousModel: error("ATTN2062", "{file} declares several models ({names}); choose one"),
   UnknownHyperparameter: error("ATTN2063", "model `{model}` has no hyperparameter `{name}`"),
+  UnknownTrainKey: error("ATTN2070", "`train` has no setting `{name}`"),
+  UnknownTrainChoice: error("ATTN2071", "unknown {what} `{name}`"),
+  LossOutputNotFound: error("ATTN2072", "the loss reads `{name}`, which is not an output of model `{model}`"),
   ShapeMismatch: error("ATTN3100", "{message}"),
   InvalidArgument: error("ATTN3101", "argument `{arg}` of {callee} {problem}"),
   NeedsConcreteDim: error("ATTN3102", "{callee} needs a concrete size for {what}, but its input is {type}"),
@@ -124,6 +127,7 @@ export const Diagnostics = {
   HyperparameterValue: error("ATTN3108", "hyperparameter `{name}` must be {expected}, found {found}"),
   ExpectedTensor: error("ATTN3109", "{what} must be a tensor, found {found}"),
   NonIntegerDimension: error("ATTN3110", "dimension {dim} is not an integer expression"),
+  TrainValue: error("ATTN3120", "`train` setting `{key}` expects {expected}, found {found}"),
 } as const;
 
 /** Hints (the `hint:` line) that several checks share. One-off hints are written where they are used. */

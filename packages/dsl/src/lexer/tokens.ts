@@ -67,6 +67,7 @@ export const Over = keyword("over");
 export const Yield = keyword("yield");
 export const As = keyword("as");
 export const Attention = keyword("attention");
+export const Train = keyword("train");
 export const True = keyword("true");
 export const False = keyword("false");
 export const Float32 = keyword("float32", [Dtype]);
@@ -146,7 +147,7 @@ export const Colon = punct("Colon", ":");
 /** Keywords in the order they are tried (before {@link Identifier}). */
 export const keywordTokens: TokenType[] = [
   Model, Block, Input, Output, Import, Encoder, Decoder, Scope, Repeat, Scan, Over, Yield, As,
-  Attention, True, False, Float32, Int32, Bool,
+  Attention, Train, True, False, Float32, Int32, Bool,
 ];
 
 /** Every token type, in lexing priority order; the parser is built from the same list. */

@@ -6,6 +6,7 @@ import { Diagnostics, Hints, format } from "../diagnostics/messages.js";
 import { suggest } from "../diagnostics/suggest.js";
 import type { LoadOptions } from "../load.js";
 import { Lowerer, type HyperValues } from "./lower.js";
+import type { TrainConfig } from "./train-config.js";
 
 export interface CompileOptions extends LoadOptions {
   /** Which model to lower when the entry file declares several (default: its only model). */
@@ -22,6 +23,8 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
   /** File path → text, for rendering diagnostics. */
   sources: Map<string, string>;
+  /** The model's `train { }` section, when it has one. */
+  train?: TrainConfig;
 }
 
 /** Picks the model to lower: the one named, else the entry file's only model. */
@@ -64,7 +67,7 @@ export async function compileFile(entry: string | { path: string; text: string }
   if (!("kind" in model)) return { ...result, diagnostics: sortDiagnostics([...a.diagnostics, model]) };
   const lowerer = new Lowerer(a.program);
   const graph = lowerer.lowerModel(model, opts.hyper);
-  return { ...result, ...(graph ? { graph } : {}), diagnostics: dedupe(sortDiagnostics([...a.diagnostics, ...lowerer.diagnostics])) };
+  return { ...result, ...(graph ? { graph } : {}), ...(lowerer.train ? { train: lowerer.train } : {}), diagnostics: dedupe(sortDiagnostics([...a.diagnostics, ...lowerer.diagnostics])) };
 }
 
 /** {@link compileFile} on text held in memory (`file` names it in diagnostics; imports go through `reader`). */

@@ -14,6 +14,7 @@ import { Frame } from "./frame.js";
 import { EMITTERS, emitAttention, type AttentionKind } from "./layers/index.js";
 import { LowerError, PoisonedError } from "./lower-error.js";
 import { describeVal, type ArgVal, type Val } from "./values.js";
+import { readTrainConfig, type TrainConfig } from "./train-config.js";
 
 /** Hyperparameter values given from outside (`attn run --set hidden=32`). */
 export type HyperValues = Readonly<Record<string, number | boolean | string>>;
@@ -37,6 +38,8 @@ const TENSOR_OPS: Record<A.BinaryExpr["op"], string> = {
  */
 export class Lowerer {
   readonly diagnostics: Diagnostic[] = [];
+  /** The model's `train { }` section, read after lowering. */
+  train?: TrainConfig;
   private root!: Frame;
   private scopePath: string[] = [];
   private readonly attentionWeights = new Set<ValueId>();
@@ -68,6 +71,13 @@ export class Lowerer {
     }
     // Attention weights named at the top level are inspectable: they become extra outputs.
     for (const [name, id] of this.namedWeights) if (!declared.has(name)) b.output(name, id, "attention");
+    const train = decl.train;
+    if (train) {
+      this.attempt(train.span, () => {
+        const sc: StmtCtx = { scope: undefined, frame: this.root, env };
+        this.train = readTrainConfig(train, decl.name.name, decl.outputs.map((o) => o.name.name), (e) => this.expr1(e, sc));
+      });
+    }
     if (this.diagnostics.some((d) => d.severity === "error")) return undefined;
     return b.build(decl.span);
   }

@@ -112,6 +112,7 @@ export type MemberCstChildren = {
   inputDecl?: InputDeclCstNode[];
   outputDecl?: OutputDeclCstNode[];
   scopeStmt?: ScopeStmtCstNode[];
+  trainSection?: TrainSectionCstNode[];
   yieldStmt?: YieldStmtCstNode[];
   assignment?: AssignmentCstNode[];
 };
@@ -209,6 +210,30 @@ export type ScopeStmtCstChildren = {
   Identifier?: IToken[];
   misspelt?: IToken[];
   body: BodyCstNode[];
+};
+
+export interface TrainSectionCstNode extends CstNode {
+  name: "trainSection";
+  children: TrainSectionCstChildren;
+}
+
+export type TrainSectionCstChildren = {
+  Train: IToken[];
+  LBrace: IToken[];
+  trainEntry?: TrainEntryCstNode[];
+  endOfLine?: EndOfLineCstNode[];
+  RBrace: IToken[];
+};
+
+export interface TrainEntryCstNode extends CstNode {
+  name: "trainEntry";
+  children: TrainEntryCstChildren;
+}
+
+export type TrainEntryCstChildren = {
+  Identifier: IToken[];
+  Colon: IToken[];
+  expression: ExpressionCstNode[];
 };
 
 export interface YieldStmtCstNode extends CstNode {
@@ -434,6 +459,8 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   dimTerm(children: DimTermCstChildren, param?: IN): OUT;
   dimAtom(children: DimAtomCstChildren, param?: IN): OUT;
   scopeStmt(children: ScopeStmtCstChildren, param?: IN): OUT;
+  trainSection(children: TrainSectionCstChildren, param?: IN): OUT;
+  trainEntry(children: TrainEntryCstChildren, param?: IN): OUT;
   yieldStmt(children: YieldStmtCstChildren, param?: IN): OUT;
   assignment(children: AssignmentCstChildren, param?: IN): OUT;
   rhs(children: RhsCstChildren, param?: IN): OUT;

@@ -188,6 +188,7 @@ export class AttnParser extends CstParser {
       { ALT: () => this.SUBRULE(this.inputDecl) },
       { ALT: () => this.SUBRULE(this.outputDecl) },
       { ALT: () => this.SUBRULE(this.scopeStmt) },
+      { ALT: () => this.SUBRULE(this.trainSection) },
       { ALT: () => this.SUBRULE(this.yieldStmt) },
       { ALT: () => this.SUBRULE(this.assignment) },
     ]);
@@ -269,6 +270,23 @@ export class AttnParser extends CstParser {
       { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "misspelt" }) },
     ]);
     this.SUBRULE(this.body);
+  });
+
+  /** `train { key: value ... }`: how the model trains (loss, optimizer, schedule, batch size, ...). */
+  private readonly trainSection = this.RULE("trainSection", () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => {
+      this.SUBRULE(this.trainEntry);
+      this.SUBRULE(this.endOfLine);
+    });
+    this.CONSUME(T.RBrace);
+  });
+
+  private readonly trainEntry = this.RULE("trainEntry", () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.expression);
   });
 
   private readonly yieldStmt = this.RULE("yieldStmt", () => {

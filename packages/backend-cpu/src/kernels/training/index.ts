@@ -1,4 +1,13 @@
 import type { Kernel } from "../../kernel.js";
+import { crossEntropyGradKernel, crossEntropyKernel } from "./cross-entropy.js";
+import { elementwiseLossKernels } from "./elementwise-losses.js";
+import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 
 /** Kernels of the loss and optimizer ops (core ops/training-ops.ts), by op name. */
-export const trainingKernels: Record<string, Kernel> = {};
+export const trainingKernels: Record<string, Kernel> = {
+  cross_entropy: crossEntropyKernel,
+  cross_entropy_grad: crossEntropyGradKernel,
+  ...elementwiseLossKernels,
+  sgd_update: sgdUpdateKernel,
+  adam_update: adamUpdateKernel,
+};
