@@ -131,6 +131,8 @@ const OP_CHECKS: OpCheck[] = [
   { name: "mse_loss", op: "mse_loss", inputs: (r) => [u(r, [2, 3]), u(r, [2, 3])] },
   { name: "binary_cross_entropy", op: "binary_cross_entropy", attrs: { reduction: "sum" }, inputs: (r) => [u(r, [2, 3], 0.2, 0.8), u(r, [2, 3], 0, 1)] },
   { name: "binary_cross_entropy_with_logits", op: "binary_cross_entropy_with_logits", inputs: (r) => [u(r, [2, 3], -2, 2), u(r, [2, 3], 0, 1)] },
+  // Training-mode dropout's mask does not depend on x (its gradient is zero; dropout trains through the mul)
+  { name: "dropout_mask", op: "dropout_mask", attrs: { p: 0.3, salt: 1 }, inputs: (r) => [u(r, [3, 4]), Tensor.from([5], { dtype: "int32", shape: [] })] },
 ];
 
 /** A seed from a check's name, so adding a check changes no other. */

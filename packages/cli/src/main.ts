@@ -5,6 +5,7 @@ import { graph } from "./commands/graph.js";
 import { run } from "./commands/run.js";
 import { demo } from "./commands/demo.js";
 import { evaluate, train } from "./commands/train.js";
+import { data } from "./commands/data.js";
 import { CliError, parseOverrides } from "./io.js";
 
 export const USAGE = `attn: attention models from .attn files
@@ -19,6 +20,7 @@ usage:
                   [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--clip X] [--seed N]
                   [--freeze PATTERN]... [--lr-group PATTERN=LR]... [--log METRICS.jsonl]
   attn eval FILE --weights W.safetensors|CKPT --data DATA.jsonl [--batch-size N] [--json]
+  attn data reverse-digits --out DIR [--train-size N] [--valid-size N] [--test-size N] [--seed N]
   attn demo
   attn --help | --version
 
@@ -46,6 +48,10 @@ const OPTIONS = {
   freeze: { type: "string", multiple: true },
   "lr-group": { type: "string", multiple: true },
   log: { type: "string" },
+  out: { type: "string" },
+  "train-size": { type: "string" },
+  "valid-size": { type: "string" },
+  "test-size": { type: "string" },
   format: { type: "string", default: "text" },
   optimized: { type: "boolean", default: false },
   color: { type: "boolean" },
@@ -132,6 +138,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         return await train(file, trainFlags(), io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
       case "eval":
         return await evaluate(file, trainFlags(), io.out);
+      case "data":
+        return await data(file, { out: v.out, train: int("train-size", v["train-size"], 1) ?? 12800, valid: int("valid-size", v["valid-size"], 1) ?? 1000, test: int("test-size", v["test-size"], 1) ?? 1000, seed: seed ?? 1 }, io.err);
       case "demo":
         return await demo(io.out);
       default:

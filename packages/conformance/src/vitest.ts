@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Backend } from "@attn/core";
 import { loadCases, readCaseFile } from "./load.js";
 import { runCase } from "./run-case.js";
+import { CURVE_ATOL, loadTrainingCases, runTrainingCase } from "./training.js";
 
 /** Options a backend's test file passes to the shared suite. */
 export interface ConformanceOptions {
@@ -26,10 +27,11 @@ function reasonIn(list: Readonly<Record<string, string>>, name: string): string 
  */
 export async function describeConformance(label: string, makeBackend: () => Backend | Promise<Backend>, opts: ConformanceOptions = {}): Promise<void> {
   const cases = await loadCases();
+  const training = await loadTrainingCases();
   const skip = opts.skip ?? {};
   const skipGrads = opts.skipGradients ?? {};
   const matchesNoCase = (list: Readonly<Record<string, string>>) =>
-    Object.keys(list).filter((k) => !cases.some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
+    Object.keys(list).filter((k) => ![...cases, ...training].some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
   describe(`conformance: ${label}`, () => {
     let backend: Backend | undefined;
     const get = async () => (backend ??= await makeBackend());
@@ -49,6 +51,18 @@ export async function describeConformance(label: string, makeBackend: () => Back
       if (gradReason) skipped.push(`${c.name} (gradients only): ${gradReason}`);
       it(gradReason ? `${c.name} (gradients skipped on ${label}: ${gradReason})` : c.name, async () => {
         const res = await runCase(await get(), c, (f) => readCaseFile(f), { gradients: !gradReason });
+        expect(res.failures, res.failures.join("\n")).toEqual([]);
+      });
+    }
+    for (const t of training) {
+      const reason = reasonIn(skip, t.name);
+      if (reason) {
+        skipped.push(`${t.name}: ${reason}`);
+        it.skip(`${t.name} (skipped on ${label}: ${reason})`, () => {});
+        continue;
+      }
+      it(`${t.name}: ${t.steps} optimizer steps follow PyTorch's loss curve within ${CURVE_ATOL}`, async () => {
+        const res = await runTrainingCase(await get(), t);
         expect(res.failures, res.failures.join("\n")).toEqual([]);
       });
     }

@@ -47,6 +47,7 @@ export { hoistScanInvariants } from "./passes/hoist-scan-invariants.js";
 export { optimize, type OptimizeOptions } from "./passes/optimize.js";
 
 export { Rng } from "./init/rng.js";
+export { dropoutUniform } from "./init/dropout-hash.js";
 export type { Initializer } from "./init/initializer.js";
 export { initTensor, describeInit } from "./init/initializer.js";
 export { readSafetensors, writeSafetensors, type SafetensorsFile } from "./weights/safetensors.js";
@@ -55,7 +56,7 @@ export { bindParams, type BindParamsOptions } from "./weights/bind-params.js";
 export type { Backend, Executable, CompileOptions, RunOptions } from "./backend.js";
 export { replayGraph, type Replay } from "./ir/replay.js";
 export {
-  buildTrainingGraph, buildLossGraph, globToRegExp, STEP_STATE, LR_INPUT,
+  buildTrainingGraph, buildLossGraph, withTrainingDropout, globToRegExp, STEP_STATE, LR_INPUT, DROPOUT_STEP_INPUT,
   type LossSpec, type OptimizerSpec, type ParamGroup, type TrainingGraph, type TrainingGraphOptions,
 } from "./train/training-graph.js";
 export { Trainer, type TrainerOptions, type TrainerEvent, type FitOptions, type StepResult } from "./train/trainer.js";

@@ -32,4 +32,5 @@ export function listExamples(): Example[] {
 
 export { exampleInputs } from "./example-inputs.js";
 export { greedyDecode, type GreedyOptions } from "./greedy.js";
-export { reverseDigitExamples, reverseDigitsJsonl, encodeDigits, padBatch, REVERSE_TOKENS, type ReverseExample } from "./tasks/reverse-digits.js";
+export { reverseDigitExamples, reverseDigitsJsonl, encodeDigits, padBatch, antiDiagonalShare, peakCorrelation, REVERSE_TOKENS, type ReverseExample } from "./tasks/reverse-digits.js";
+export { evaluateReversal, type ReversalReport } from "./reverse-eval.js";

@@ -7,7 +7,7 @@ import { compileOrFail, type CompileFlags } from "../compile.js";
 import { CliError, loadWeights, readInput, writeFileAtomic } from "../io.js";
 import { ProgressBar } from "../progress.js";
 import { backendByName } from "./run.js";
-import { appendFile } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
 
 export interface TrainFlags extends CompileFlags {
   data?: string;
@@ -32,14 +32,16 @@ export interface TrainFlags extends CompileFlags {
 
 /** The fields a training example needs: the model's inputs and the loss target. */
 export function exampleSchema(graph: Graph, cfg: TrainConfig): ExampleSchema {
-  const schema: Record<string, { dtype: "float32" | "int32" | "bool"; rank: number }> = {};
+  // Axis 0 is the batch; concrete sizes must match exactly, symbolic ones (sequence lengths) may vary.
+  const axes = (shape: readonly (number | string)[]) => shape.slice(1).map((d) => (typeof d === "number" ? d : null));
+  const schema: Record<string, { dtype: "float32" | "int32" | "bool"; rank: number; shape: (number | null)[] }> = {};
   for (const id of graph.inputs) {
     const v = graph.values[id];
-    schema[v.name] = { dtype: v.type.dtype, rank: v.type.shape.length - 1 };
+    schema[v.name] = { dtype: v.type.dtype, rank: v.type.shape.length - 1, shape: axes(v.type.shape) };
   }
   const out = graph.outputs.find((o) => o.name === cfg.loss.output)!;
-  const rank = graph.values[out.value].type.shape.length - 1;
-  schema[cfg.loss.target ?? "target"] = cfg.loss.kind === "cross_entropy" ? { dtype: "int32", rank: rank - 1 } : { dtype: "float32", rank };
+  const shape = axes(graph.values[out.value].type.shape);
+  schema[cfg.loss.target ?? "target"] = cfg.loss.kind === "cross_entropy" ? { dtype: "int32", rank: shape.length - 1, shape: shape.slice(0, -1) } : { dtype: "float32", rank: shape.length, shape };
   return schema;
 }
 
@@ -110,10 +112,11 @@ export async function train(path: string, f: TrainFlags, out: (s: string) => voi
       `; ${trainer.trainable.length} trainable tensors (${nTrain.toLocaleString("en-US")} parameters)` + (frozenNames.length ? `, ${frozenNames.length} frozen` : "") +
       (f.resume ? `; resumed at step ${trainer.state.step} (epoch ${trainer.state.epoch + 1}, batch ${trainer.state.batchInEpoch})` : ""));
     const bar = new ProgressBar(rawErr, f.live, epochs, totalSteps, trainer.state.step);
-    const log = async (e: TrainerEvent) => {
-      if (f.log) await appendFile(f.log, JSON.stringify({ ...e, time: new Date().toISOString() }) + "\n");
+    // Synchronous appends: a step is CPU-bound work that does not yield to the event loop, so async writes
+    // would queue up until the end (and could land out of order); a log must be readable while training runs.
+    const log = (e: TrainerEvent) => {
+      if (f.log) appendFileSync(f.log, JSON.stringify({ ...e, time: new Date().toISOString() }) + "\n");
     };
-    const pending: Promise<void>[] = [];
     await trainer.fit(data, {
       epochs,
       batchSize,
@@ -123,10 +126,9 @@ export async function train(path: string, f: TrainFlags, out: (s: string) => voi
       ...(f.checkpoint ? { saveCheckpoint: (bytes: Uint8Array) => writeFileAtomic(f.checkpoint!, bytes) } : {}),
       onEvent: (e) => {
         bar.update(e);
-        pending.push(log(e));
+        log(e);
       },
     });
-    await Promise.all(pending);
     if (f.weightsOut) {
       await writeFileAtomic(f.weightsOut, writeSafetensors(await trainer.weights(), { format: "pt", producer: "attn train" }));
       err(`wrote weights to ${f.weightsOut}`);

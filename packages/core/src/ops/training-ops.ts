@@ -3,6 +3,7 @@ import type { TensorType } from "../types.js";
 import { formatType } from "../types.js";
 import { attr, type AttrSchema } from "./attrs.js";
 import { defineOp, type InferContext, type OpDef } from "./op.js";
+import { dropoutMaskOp } from "./dropout-mask.js";
 
 /**
  * Losses and optimizer updates, as IR ops so a training step runs on any backend (docs/ir.md, "Losses and
@@ -177,6 +178,7 @@ const adamUpdate = defineOp({
 
 /** Losses and optimizer updates, as IR ops so a training step runs on any backend. */
 export const trainingOps: OpDef<AttrSchema>[] = [
+  dropoutMaskOp as OpDef,
   crossEntropy as OpDef,
   crossEntropyGrad as OpDef,
   ...elementwiseLoss("mse_loss", "squared error (pred − target)² (PyTorch F.mse_loss)", ["pred", "target"]),

@@ -5,8 +5,11 @@ import type { Dataset } from "./dataset.js";
 
 type Nested = number | boolean | Nested[];
 
-/** The fields an example must have, with their dtypes and ranks (without the batch axis). */
-export type ExampleSchema = Readonly<Record<string, { readonly dtype: DType; readonly rank: number }>>;
+/**
+ * The fields an example must have: dtype and rank (without the batch axis), and optionally the sizes an
+ * axis must have (null where it may vary between examples, e.g. sequence length).
+ */
+export type ExampleSchema = Readonly<Record<string, { readonly dtype: DType; readonly rank: number; readonly shape?: readonly (number | null)[] }>>;
 
 function shapeOf(v: Nested): number[] {
   const shape: number[] = [];
@@ -58,6 +61,11 @@ export class JsonlDataset implements Dataset {
         if (t.rank !== spec.rank) {
           throw new ShapeError(`${where}: field "${name}" must have rank ${spec.rank} (without the batch axis), got shape [${shapeOf(v).join(", ")}]`);
         }
+        spec.shape?.forEach((d, k) => {
+          if (d !== null && t.shape[k] !== d) {
+            throw new ShapeError(`${where}: field "${name}" must have size ${d} on axis ${k} (shape [${spec.shape!.map((x) => x ?? "*").join(", ")}]), got [${t.shape.join(", ")}]`);
+          }
+        });
         ex[name] = t;
       }
       for (const k of Object.keys(obj)) if (!(k in schema)) throw new ShapeError(`${where}: unknown field "${k}" (fields: ${Object.keys(schema).join(", ")})`);

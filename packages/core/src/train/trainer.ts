@@ -118,7 +118,9 @@ export class Trainer {
   async step(batch: Readonly<Record<string, Tensor>>): Promise<StepResult> {
     const lr = this.lrAt(this.progress.step);
     const want = ["loss", ...(this.opts.clipNorm !== undefined ? ["grad_norm"] : [])];
-    const out = await this.exe.run({ ...batch, [this.plan.lrInput]: Tensor.scalar(lr) }, { outputs: want });
+    const feeds: Record<string, Tensor> = { ...batch, [this.plan.lrInput]: Tensor.scalar(lr) };
+    if (this.plan.dropoutInput) feeds[this.plan.dropoutInput] = Tensor.scalar(this.progress.step, "int32");
+    const out = await this.exe.run(feeds, { outputs: want });
     const loss = out.loss.data[0];
     if (!Number.isFinite(loss)) throw new BackendError(`the loss became ${loss} at step ${this.progress.step} (learning rate ${lr}); lower the learning rate or clip gradients`);
     this.progress = { ...this.progress, step: this.progress.step + 1 };

@@ -52,11 +52,47 @@ export interface TrainingGraph {
   /** The graph input that takes the step's base learning rate (a float32 scalar; schedules set it). */
   readonly lrInput: string;
   readonly targetInput: string;
+  /** Present when the model has dropout: the step's int32 scalar input that seeds the masks. */
+  readonly dropoutInput?: string;
 }
 
 /** Step counter state (float32 scalar, number of steps taken). */
 export const STEP_STATE = "optimizer.step";
 export const LR_INPUT = "lr";
+/** The int32 scalar input of a training step that seeds its dropout masks (the step number). */
+export const DROPOUT_STEP_INPUT = "dropout_step";
+
+/**
+ * Training-mode dropout: every top-level `dropout(x)` becomes `x · dropout_mask(x, step)`, with the step
+ * fed as the input {@link DROPOUT_STEP_INPUT} and one salt per node. Dropout inside a scan body is
+ * rejected (its masks would need the step inside the loop).
+ */
+export function withTrainingDropout(model: Graph): Graph {
+  if (!model.nodes.some((n) => n.op === "dropout")) {
+    for (const n of model.nodes) {
+      const body = n.attrs.body as Graph | undefined;
+      if (n.op === "scan" && body?.nodes.some((m) => m.op === "dropout")) {
+        throw new GraphError("dropout inside a scan body is not supported in training yet; move it outside the scan", n.span);
+      }
+    }
+    return model;
+  }
+  const { builder: b, map } = replayGraph({ ...model, nodes: [], outputs: [] }, model.name);
+  const step = b.input(DROPOUT_STEP_INPUT, { dtype: "int32", shape: [] });
+  let salt = 0;
+  for (const n of model.nodes) {
+    const ins = n.inputs.map((i) => (i === null ? null : map.get(i)!));
+    if (n.op === "dropout" && (n.attrs.p as number) > 0) {
+      const mask = b.add1("dropout_mask", [ins[0], step], { p: n.attrs.p, salt: salt++ }, { span: n.span });
+      map.set(n.outputs[0], b.add1("mul", [ins[0], mask], {}, { span: n.span, name: model.values[n.outputs[0]].name }));
+      continue;
+    }
+    const outs = b.add(n.op, ins, n.attrs, { span: n.span, names: n.outputs.map((o) => model.values[o].name) });
+    n.outputs.forEach((o, i) => map.set(o, outs[i]));
+  }
+  for (const o of model.outputs) b.output(o.name, map.get(o.value)!, o.role);
+  return b.build(model.span);
+}
 
 /** `*` matches any run of characters (dots included); everything else is literal. */
 export function globToRegExp(glob: string): RegExp {
@@ -100,13 +136,14 @@ export function buildLossGraph(model: Graph, spec: LossSpec): Graph {
  */
 export function buildTrainingGraph(model: Graph, opts: TrainingGraphOptions): TrainingGraph {
   const lossGraph = buildLossGraph(model, opts.loss);
+  const trainLoss = buildLossGraph(withTrainingDropout(model), opts.loss);
   const frozenRe = (opts.freeze ?? []).map(globToRegExp);
   const weights = model.params.filter((p) => p.role !== "state");
   const trainable = weights.filter((p) => !frozenRe.some((r) => r.test(p.name))).map((p) => p.name);
   const frozen = weights.map((p) => p.name).filter((n) => !trainable.includes(n));
   if (trainable.length === 0) throw new GraphError(`every parameter of ${model.name} is frozen; nothing would train`);
 
-  const grad = buildGradientGraph(lossGraph, { seeds: { loss: "ones" }, params: trainable });
+  const grad = buildGradientGraph(trainLoss, { seeds: { loss: "ones" }, params: trainable });
   const { builder: b, map } = replayGraph(grad, `${model.name}_train`);
   const out = (name: string) => map.get(grad.outputs.find((o) => o.name === name)!.value)!;
   const lr = b.input(LR_INPUT, { dtype: "float32", shape: [] });
@@ -146,5 +183,7 @@ export function buildTrainingGraph(model: Graph, opts: TrainingGraphOptions): Tr
     }
   });
   b.update(STEP_STATE, b.add1("add", [step, scalar(1)]));
-  return { graph: b.build(model.span), lossGraph, trainable, frozen, lrInput: LR_INPUT, targetInput: opts.loss.target ?? "target" };
+  const graph = b.build(model.span);
+  const dropoutInput = graph.inputs.some((i) => graph.values[i].name === DROPOUT_STEP_INPUT) ? DROPOUT_STEP_INPUT : undefined;
+  return { graph, lossGraph, trainable, frozen, lrInput: LR_INPUT, targetInput: opts.loss.target ?? "target", ...(dropoutInput ? { dropoutInput } : {}) };
 }

@@ -12,3 +12,4 @@ import "./scan.js";
 import "./image.js";
 import "./sequence.js";
 import "./loss.js";
+import "./dropout.js";
