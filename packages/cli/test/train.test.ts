@@ -79,6 +79,18 @@ describe("attn train", () => {
     expect(same("head.weight"), "head.weight trains").toBe(false);
   });
 
+  it("evaluates saved weights (attn eval) and applies command-line overrides", async () => {
+    const w = join(dir, "w.safetensors");
+    const r = await cli("eval", TUTORIAL, "--weights", w, "--data", data, "--json");
+    expect(r.code, r.err).toBe(0);
+    const m = JSON.parse(r.out) as { examples: number; loss: number };
+    expect(m.examples).toBe(48);
+    expect(m.loss).toBeGreaterThan(0);
+    const sgd = await cli("train", TUTORIAL, "--data", data, "--epochs", "1", "--optimizer", "sgd", "--lr", "0.05", "--batch-size", "12");
+    expect(sgd.err).toMatch(/48 examples, batch 12, 1 epochs, sgd lr 0\.05/);
+    expect((await cli("train", TUTORIAL, "--data", data, "--optimizer", "rmsprop")).err).toMatch(/--optimizer must be adam, adamw or sgd/);
+  });
+
   it("rejects bad data and a model without a train section with clear messages", async () => {
     const bad = join(dir, "bad.jsonl");
     await writeFile(bad, '{"x": [[1,2,3,4,5,6,7,8]], "target": [0.5]}\n{"x": [[1,2]], "target": [0.5]}\n');
