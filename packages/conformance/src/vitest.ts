@@ -3,6 +3,7 @@ import type { Backend } from "@attn/core";
 import { loadCases, readCaseFile } from "./load.js";
 import { runCase } from "./run-case.js";
 import { CURVE_ATOL, loadTrainingCases, runTrainingCase } from "./training.js";
+import { loadOptimizerCases, runClipCase, runOptimizerCase } from "./optimizers.js";
 
 /** Options a backend's test file passes to the shared suite. */
 export interface ConformanceOptions {
@@ -28,10 +29,11 @@ function reasonIn(list: Readonly<Record<string, string>>, name: string): string 
 export async function describeConformance(label: string, makeBackend: () => Backend | Promise<Backend>, opts: ConformanceOptions = {}): Promise<void> {
   const cases = await loadCases();
   const training = await loadTrainingCases();
+  const { optimizers, clips } = await loadOptimizerCases();
   const skip = opts.skip ?? {};
   const skipGrads = opts.skipGradients ?? {};
   const matchesNoCase = (list: Readonly<Record<string, string>>) =>
-    Object.keys(list).filter((k) => ![...cases, ...training].some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
+    Object.keys(list).filter((k) => ![...cases, ...training, ...optimizers, ...clips].some((c) => c.name === k || (k.endsWith("/") && c.name.startsWith(k))));
   describe(`conformance: ${label}`, () => {
     let backend: Backend | undefined;
     const get = async () => (backend ??= await makeBackend());
@@ -52,6 +54,18 @@ export async function describeConformance(label: string, makeBackend: () => Back
       it(gradReason ? `${c.name} (gradients skipped on ${label}: ${gradReason})` : c.name, async () => {
         const res = await runCase(await get(), c, (f) => readCaseFile(f), { gradients: !gradReason });
         expect(res.failures, res.failures.join("\n")).toEqual([]);
+      });
+    }
+    for (const c of [...optimizers, ...clips]) {
+      const reason = reasonIn(skip, c.name);
+      if (reason) {
+        skipped.push(`${c.name}: ${reason}`);
+        it.skip(`${c.name} (skipped on ${label}: ${reason})`, () => {});
+        continue;
+      }
+      it(c.kind === "optimizer" ? `${c.name}: ${c.steps.length} updates match torch.optim` : `${c.name}: matches clip_grad_norm_`, async () => {
+        const failures = c.kind === "optimizer" ? await runOptimizerCase(await get(), c) : await runClipCase(await get(), c);
+        expect(failures, failures.join("\n")).toEqual([]);
       });
     }
     for (const t of training) {
