@@ -1,7 +1,7 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
 
-interface ConvAttrs {
+export interface ConvAttrs {
   stride: number[];
   padding: number[];
   dilation: number[];

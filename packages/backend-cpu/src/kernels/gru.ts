@@ -4,14 +4,15 @@ import { affineRows } from "./linear.js";
 import { sigmoid } from "./unary.js";
 
 /** One direction's weights (PyTorch layout, gates stacked r, z, n). */
-interface GruWeights {
+export interface GruWeights {
   readonly wih: Float32Array;
   readonly whh: Float32Array;
   readonly bih: Float32Array | null;
   readonly bhh: Float32Array | null;
 }
 
-function weightsOf(ts: readonly (Tensor | null)[]): GruWeights {
+/** The four weight slots of one direction, as typed arrays (biases may be absent). */
+export function weightsOf(ts: readonly (Tensor | null)[]): GruWeights {
   const [wih, whh, bih, bhh] = ts;
   return {
     wih: wih!.data as Float32Array,

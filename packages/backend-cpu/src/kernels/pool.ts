@@ -1,7 +1,7 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
 
-interface PoolAttrs {
+export interface PoolAttrs {
   kernel: number[];
   stride: number[];
   padding: number[];

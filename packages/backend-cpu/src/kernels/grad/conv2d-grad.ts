@@ -1,12 +1,6 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
-
-interface ConvAttrs {
-  stride: number[];
-  padding: number[];
-  dilation: number[];
-  groups: number;
-}
+import type { ConvAttrs } from "../conv2d.js";
 
 /**
  * conv2d_grad: the forward loops run again over the valid taps of every output position, and each tap

@@ -1,15 +1,8 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
 import { affineRows } from "../linear.js";
+import { weightsOf, type GruWeights } from "../gru.js";
 import { sigmoid } from "../unary.js";
-
-/** One direction's weights, read-only (PyTorch layout, gates stacked r, z, n). */
-interface GruWeights {
-  readonly wih: Float32Array;
-  readonly whh: Float32Array;
-  readonly bih: Float32Array | null;
-  readonly bhh: Float32Array | null;
-}
 
 /** Gradient accumulators of one direction's weights and biases (double). */
 interface GruGrads {
@@ -17,16 +10,6 @@ interface GruGrads {
   readonly whh: Float64Array;
   readonly bih: Float64Array;
   readonly bhh: Float64Array;
-}
-
-function weightsOf(ts: readonly (Tensor | null)[]): GruWeights {
-  const [wih, whh, bih, bhh] = ts;
-  return {
-    wih: wih!.data as Float32Array,
-    whh: whh!.data as Float32Array,
-    bih: bih ? (bih.data as Float32Array) : null,
-    bhh: bhh ? (bhh.data as Float32Array) : null,
-  };
 }
 
 function gradsOf(H: number, I: number): GruGrads {

@@ -1,11 +1,6 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
-
-interface PoolAttrs {
-  kernel: number[];
-  stride: number[];
-  padding: number[];
-}
+import type { PoolAttrs } from "../pool.js";
 
 /**
  * max_pool2d_grad routes each window's dy to the element the forward kernel picked (the first maximum
