@@ -9,3 +9,18 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$P
 fi
 export TURBO_TELEMETRY_DISABLED=1
 pnpm install --frozen-lockfile
+
+# The ONNX export tests validate every exported file with the official onnx.checker (Debian's python3-onnx,
+# ONNX 1.12, opsets <= 17). Installed when we can (root with apt-get); otherwise those tests skip locally
+# and fail in CI.
+if /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
+  :
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install.sh: installing python3-onnx (apt-get) for the ONNX checker tests"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y python3-onnx; then
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-onnx; } ||
+      echo "install.sh: could not install python3-onnx; the ONNX checker tests will fail in CI"
+  fi
+else
+  echo "install.sh: python3-onnx is missing and cannot be installed here (needs root and apt-get); the ONNX checker tests will skip outside CI"
+fi

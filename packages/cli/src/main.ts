@@ -3,6 +3,7 @@ import { AttnError } from "@attn/core";
 import { check } from "./commands/check.js";
 import { graph } from "./commands/graph.js";
 import { run } from "./commands/run.js";
+import { exportCommand } from "./commands/export.js";
 import { demo } from "./commands/demo.js";
 import { evaluate, train } from "./commands/train.js";
 import { data } from "./commands/data.js";
@@ -14,6 +15,7 @@ usage:
   attn check FILE [--json] [--model NAME] [--set name=value]...
   attn run FILE --inputs X.json [--weights W.safetensors] [--backend cpu] [--weights-out W2.safetensors]
                 [--seed N] [--json] [--model NAME] [--set name=value]...
+  attn export FILE -o MODEL.onnx [--weights W.safetensors] [--opset 17|23] [--seed N] [--model NAME] [--set name=value]...
   attn graph FILE [--format text|dot|json] [--optimized] [--model NAME] [--set name=value]...
   attn train FILE --data TRAIN.jsonl [--valid VALID.jsonl] [--backend cpu] [--weights INIT.safetensors]
                   [--resume CKPT] [--checkpoint CKPT] [--checkpoint-every N] [--weights-out W.safetensors]
@@ -48,7 +50,8 @@ const OPTIONS = {
   freeze: { type: "string", multiple: true },
   "lr-group": { type: "string", multiple: true },
   log: { type: "string" },
-  out: { type: "string" },
+  out: { type: "string", short: "o" },
+  opset: { type: "string" },
   "train-size": { type: "string" },
   "valid-size": { type: "string" },
   "test-size": { type: "string" },
@@ -134,6 +137,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         return await graph(file, { model: v.model, set, color, format: v.format, optimized: v.optimized }, io.out);
       case "run":
         return await run(file, { model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, weightsOut: v["weights-out"], seed: seed ?? 0, json: v.json }, io.out, io.err);
+      case "export":
+        return await exportCommand(file, { model: v.model, set, color, weights: v.weights, out: v.out, opset: v.opset, seed: seed ?? 0 }, io.out, io.err);
       case "train":
         return await train(file, trainFlags(), io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
       case "eval":

@@ -1,5 +1,6 @@
 import { Session, writeSafetensors, type Backend, type Tensor } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
+import { createOnnxBackend } from "@attn/backend-onnx";
 import { compileOrFail, type CompileFlags } from "../compile.js";
 import { CliError, loadInputs, loadWeights, writeFileAtomic } from "../io.js";
 import { describeTensor } from "../format.js";
@@ -7,7 +8,9 @@ import { describeTensor } from "../format.js";
 /** Backends this CLI build can run on. */
 export function backendByName(name: string): Backend {
   if (name === "cpu") return createCpuBackend();
-  throw new CliError(`unknown backend "${name}" (available: cpu)`);
+  if (name === "onnx") return createOnnxBackend({ runtime: "node" });
+  if (name === "onnx-web") return createOnnxBackend({ runtime: "web" });
+  throw new CliError(`unknown backend "${name}" (available: cpu, onnx, onnx-web)`);
 }
 
 export interface RunFlags extends CompileFlags {
