@@ -68,11 +68,16 @@ describe("exportModel", () => {
     expect(() => exportModel(b.build())).toThrow(/net\.attn:7:3.*no ONNX exporter for op "dropout_mask"/);
   });
 
-  it("rejects training graphs (updates) and missing parameters clearly", async () => {
-    const { graph, params } = await mhaCase();
+  it("rejects missing parameters clearly; exports graphs with updates with parameters as inputs and updated:<param> outputs", async () => {
+    const { graph } = await mhaCase();
     expect(() => exportModel(graph)).toThrow(/parameter "mha\.[a-z_.]+" is missing/);
     const withUpdates: Graph = { ...graph, updates: [{ param: "mha.in_proj_bias", value: graph.params[1].value }] };
-    expect(() => exportModel(withUpdates, { params })).toThrow(/training/);
+    const res = exportModel(withUpdates);
+    expect(res.inputNames).toEqual([...graph.inputs.map((i) => graph.values[i].name), ...graph.params.map((p) => p.name)]);
+    expect(res.outputNames).toEqual([...graph.outputs.map((o) => o.name), "updated:mha.in_proj_bias"]);
+    expect(res.updates).toEqual([{ param: "mha.in_proj_bias", output: "updated:mha.in_proj_bias" }]);
+    expect(res.model.graph!.initializer!.some((t) => t.name!.startsWith("mha."))).toBe(false);
+    expect(() => exportModel({ ...graph, updates: [{ param: "nope", value: graph.params[1].value }] })).toThrow(/updates "nope", which is not one of its parameters/);
   });
 
   it("moves large initializers to external data on request", async () => {
@@ -151,9 +156,21 @@ describe.runIf(hasNode)("exported models on onnxruntime-node", () => {
     await expect(exe.run({ x })).rejects.toThrow(/disposed/);
   });
 
-  it("rejects executables with updates", async () => {
+  it("applies updates after each run, keeping parameters resident", async () => {
     const { graph, params } = await mhaCase();
     const withUpdates: Graph = { ...graph, updates: [{ param: "mha.in_proj_bias", value: graph.params[1].value }] };
-    await expect(createOnnxBackend().compile(withUpdates, { params })).rejects.toThrow(/training on ONNX Runtime comes with the training export/);
+    await expect(createOnnxBackend().compile(withUpdates, { params: new Map() })).rejects.toThrow(/has no value/);
+    const exe = await createOnnxBackend().compile(withUpdates, { params });
+    try {
+      const inputs = Object.fromEntries(graph.inputs.map((id) => {
+        const t = graph.values[id].type;
+        return [graph.values[id].name, new Tensor(t.dtype, t.shape.map((d) => (typeof d === "number" ? d : 2)))];
+      }));
+      await exe.run(inputs);
+      const after = await exe.readParams();
+      expect(Array.from(after.get("mha.in_proj_bias")!.data)).toEqual(Array.from(params.get(graph.params[1].name)!.data));
+    } finally {
+      exe.dispose();
+    }
   });
 });

@@ -7,7 +7,12 @@ import "./ops/index.js";
 export interface ExportOptions {
   /** Default-domain opset: 17 (decomposed attention, the default) or 23 (standard `Attention` where it fits). */
   readonly opset?: 17 | 23;
-  /** Parameter values by full (PyTorch) name; every parameter of the graph must be present. */
+  /**
+   * Parameter values by full (PyTorch) name; every parameter of an inference graph must be present. For a
+   * training step (a graph with `updates`) parameters are graph inputs and `params` is optional: values
+   * given here are stored as those inputs' initializers (defaults a runtime may override, so the file
+   * carries its starting weights and optimizer state).
+   */
   readonly params?: ReadonlyMap<string, Tensor>;
   /**
    * Store initializers larger than 1 KiB in a separate data file (ONNX external data, for models over
@@ -31,6 +36,11 @@ export interface ExportResult {
   /** Graph input and output names, in order (attention-weight outputs included). */
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /**
+   * Training steps only: each update as the parameter it replaces and the graph output holding its new
+   * value (`updated:<param>`), in `graph.updates` order. These outputs are also in `outputNames`.
+   */
+  readonly updates?: readonly { readonly param: string; readonly output: string }[];
   /** With `externalData`: the data file's name (relative to the model) and contents. */
   readonly externalData?: { readonly location: string; readonly bytes: Uint8Array };
 }
@@ -52,6 +62,11 @@ export interface OnnxExportContext extends ExportContext {
   isRead(name: string): boolean;
   /** The IR node being exported (for error messages). */
   readonly current: Node | undefined;
+}
+
+/** The graph output of a training step that holds the new value of parameter `param`. */
+export function updatedName(param: string): string {
+  return `updated:${param}`;
 }
 
 const INT64_MAX = 9223372036854775807n;
@@ -329,14 +344,18 @@ const IR_VERSION: Record<number, number> = { 17: 8, 23: 11 };
  * symbolic dims as `dim_param` (one file serves every batch size and sequence length); parameters become
  * initializers under their PyTorch names; every node's name and `doc_string` cite the `.attn` span it came
  * from; outputs marked `role: "attention"` are ordinary extra outputs. Throws a `BackendError` naming the op
- * and its `.attn` line for an op without an exporter, and for graphs with `updates` (training steps).
+ * and its `.attn` line for an op without an exporter.
+ *
+ * A training step (a graph with `updates`) exports as one standalone model: every parameter (weights and
+ * `role: "state"` optimizer state) is a graph input after the graph's own inputs (the batch, `lr`, ...),
+ * and after the graph's outputs come one output per update, `updated:<param>`, holding the parameter's
+ * value for the next step. Driving it means feeding the batch and the current parameters, then feeding
+ * each `updated:<param>` back as `<param>` on the next run.
  */
 export function exportModel(graph: Graph, opts: ExportOptions = {}): ExportResult {
   const opset = opts.opset ?? 17;
   if (opset !== 17 && opset !== 23) throw new BackendError(`ONNX export supports opset 17 or 23, got ${String(opset)}`);
-  if (graph.updates?.length) {
-    throw new BackendError(`graph ${graph.name} has ${graph.updates.length} parameter update(s): training graphs cannot be exported yet (training export to ONNX is the next step of #4)`);
-  }
+  const training = (graph.updates?.length ?? 0) > 0;
   const missing = missingExporters(graph);
   if (missing.length) {
     const first = missing[0];
@@ -360,19 +379,35 @@ export function exportModel(graph: Graph, opts: ExportOptions = {}): ExportResul
   for (const p of graph.params) {
     const type = graph.values[p.value].type;
     const t = params.get(p.name);
+    if (training) {
+      if (shared.used.has(p.name)) throw new BackendError(`parameter "${p.name}" has the name of a graph input`, p.span);
+      shared.used.add(p.name);
+      names.set(p.value, p.name);
+      inputs.push(valueInfo(p.name, type));
+      if (!t) continue;
+    }
     if (!t) throw new BackendError(`parameter "${p.name}" is missing from the export options (pass params)`, p.span);
     if (t.dtype !== type.dtype || t.shape.length !== type.shape.length || t.shape.some((d, i) => d !== type.shape[i])) {
       throw new BackendError(`parameter "${p.name}" must be ${type.dtype}[${type.shape.join(", ")}], got ${t.dtype}[${t.shape.join(", ")}]`, p.span);
     }
-    if (shared.used.has(p.name)) throw new BackendError(`parameter "${p.name}" has the name of a graph input`, p.span);
-    shared.used.add(p.name);
-    names.set(p.value, p.name);
+    if (!training) {
+      if (shared.used.has(p.name)) throw new BackendError(`parameter "${p.name}" has the name of a graph input`, p.span);
+      shared.used.add(p.name);
+      names.set(p.value, p.name);
+    }
     shared.initializers.push(tensorProto(p.name, elemType(t.dtype), t.shape, t.data));
   }
   for (const o of graph.outputs) {
     if (!shared.used.has(o.name)) shared.used.add(o.name);
     else if (names.get(o.value) !== o.name) throw new BackendError(`output "${o.name}" clashes with an input or parameter name`);
   }
+  const updates = (graph.updates ?? []).map((u) => {
+    if (!graph.params.some((p) => p.name === u.param)) throw new BackendError(`graph ${graph.name} updates "${u.param}", which is not one of its parameters`);
+    const output = updatedName(u.param);
+    if (shared.used.has(output)) throw new BackendError(`update output "${output}" clashes with an input, parameter or output name`);
+    shared.used.add(output);
+    return { param: u.param, output, value: u.value };
+  });
   const scope = new Scope(shared, symbolSources(graph, names));
   translateNodes(scope, graph, names);
   const outputs: OnnxNs.IValueInfoProto[] = [];
@@ -382,6 +417,14 @@ export function exportModel(graph: Graph, opts: ExportOptions = {}): ExportResul
     if (src !== o.name) scope.node({ opType: "Identity", inputs: [src], outputs: [o.name] });
     const info = valueInfo(o.name, graph.values[o.value].type);
     if (o.role === "attention") info.docString = "attention weights";
+    outputs.push(info);
+  }
+  for (const u of updates) {
+    const src = names.get(u.value);
+    if (src === undefined) throw new BackendError(`the new value of "${u.param}" in ${graph.name} is never defined`);
+    scope.node({ opType: "Identity", inputs: [src], outputs: [u.output] });
+    const info = valueInfo(u.output, graph.values[u.value].type);
+    info.docString = `new value of parameter ${u.param} (feed it back as ${u.param} on the next step)`;
     outputs.push(info);
   }
 
@@ -435,8 +478,9 @@ export function exportModel(graph: Graph, opts: ExportOptions = {}): ExportResul
     bytes,
     model,
     opset,
-    inputNames: graph.inputs.map((id) => graph.values[id].name),
-    outputNames: graph.outputs.map((o) => o.name),
+    inputNames: inputs.map((i) => i.name!),
+    outputNames: outputs.map((o) => o.name!),
+    ...(training ? { updates: updates.map(({ param, output }) => ({ param, output })) } : {}),
     externalData: external,
   };
 }

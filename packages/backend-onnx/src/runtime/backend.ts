@@ -1,5 +1,5 @@
 import { BackendError, Tensor, bindFeeds, formatType, type Backend, type CompileOptions, type Executable, type Graph, type RunOptions } from "@attn/core";
-import { exportModel } from "../export/exporter.js";
+import { exportModel, updatedName } from "../export/exporter.js";
 import { getExporter } from "../export/op-exporter.js";
 import { loadOrt, type OnnxRuntimeKind, type Ort } from "./ort.js";
 
@@ -24,7 +24,8 @@ interface Shared {
 /**
  * Runs attn graphs on ONNX Runtime: `compile` exports the graph once (parameters as initializers) and
  * creates an InferenceSession, shared by every compile of the same graph object with the same params map.
- * Graphs with `updates` (training steps) are rejected: training on ONNX Runtime comes with the training export.
+ * A training step (a graph with `updates`) exports with its parameters as graph inputs; its executable keeps
+ * them as ORT tensors between runs and replaces each with its `updated:<param>` output after every run.
  */
 export class OnnxBackend implements Backend {
   readonly name = "onnx";
@@ -58,10 +59,8 @@ export class OnnxBackend implements Backend {
     return ort.InferenceSession.create(bytes, opts);
   }
 
-  async compile(graph: Graph, opts: CompileOptions): Promise<OnnxExecutable> {
-    if (graph.updates?.length) {
-      throw new BackendError(`graph ${graph.name} updates parameters after each run: training on ONNX Runtime comes with the training export (the next step of #4)`);
-    }
+  async compile(graph: Graph, opts: CompileOptions): Promise<OnnxExecutable | OnnxTrainingExecutable> {
+    if (graph.updates?.length) return this.compileTraining(graph, opts?.params ?? new Map<string, Tensor>());
     const params = opts?.params ?? new Map<string, Tensor>();
     let byParams = this.sessions.get(graph);
     if (!byParams) this.sessions.set(graph, (byParams = new Map()));
@@ -82,6 +81,43 @@ export class OnnxBackend implements Backend {
     };
     return new OnnxExecutable(this, graph, params, s.session, release, await this.ort());
   }
+
+  /** A training step: one session per compile (its resident parameters are per executable). */
+  private async compileTraining(graph: Graph, params: ReadonlyMap<string, Tensor>): Promise<OnnxTrainingExecutable> {
+    for (const p of graph.params) {
+      const t = params.get(p.name);
+      if (!t) throw new BackendError(`parameter "${p.name}" of ${graph.name} has no value (pass it in params)`, p.span);
+      checkType(graph, p.name, t);
+    }
+    const { bytes } = exportModel(graph, { opset: this.opset });
+    const session = await this.createSession(bytes);
+    const ort = await this.ort();
+    return new OnnxTrainingExecutable(this, graph, session, ort, new Map(graph.params.map((p) => [p.name, toOrt(ort, copy(params.get(p.name)!))])));
+  }
+}
+
+function copy(t: Tensor): Tensor {
+  return new Tensor(t.dtype, t.shape, t.data.slice());
+}
+
+/** Throws unless `t` has the type of parameter `name` of `graph`. */
+function checkType(graph: Graph, name: string, t: Tensor): void {
+  const p = graph.params.find((x) => x.name === name);
+  if (!p) throw new BackendError(`cannot write "${name}": ${graph.name} has no such parameter`);
+  const want = graph.values[p.value].type;
+  if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
+    throw new BackendError(`parameter "${name}" must be ${formatType(want)}, got ${formatType(t)}`);
+  }
+}
+
+/** Checks the requested outputs and the feeds of a run; returns the output names. */
+function prepareRun(g: Graph, feeds: Readonly<Record<string, Tensor>>, opts: RunOptions | undefined): readonly string[] {
+  const names = opts?.outputs ?? g.outputs.map((o) => o.name);
+  for (const n of names) {
+    if (!g.outputs.some((o) => o.name === n)) throw new BackendError(`unknown output "${n}"; ${g.name} has ${g.outputs.map((x) => x.name).join(", ") || "no outputs"}`);
+  }
+  bindFeeds(g, feeds);
+  return names;
 }
 
 /** A new ONNX Runtime backend. */
@@ -129,11 +165,7 @@ export class OnnxExecutable implements Executable {
   async run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
     this.live();
     const g = this.graph;
-    const names = opts?.outputs ?? g.outputs.map((o) => o.name);
-    for (const n of names) {
-      if (!g.outputs.some((o) => o.name === n)) throw new BackendError(`unknown output "${n}"; ${g.name} has ${g.outputs.map((x) => x.name).join(", ") || "no outputs"}`);
-    }
-    bindFeeds(g, feeds);
+    const names = prepareRun(g, feeds, opts);
     const ortFeeds: Record<string, OrtTensor> = {};
     for (const id of g.inputs) {
       const name = g.values[id].name;
@@ -172,13 +204,8 @@ export class OnnxExecutable implements Executable {
     this.live();
     const next = new Map(this.params);
     for (const [name, t] of params) {
-      const p = this.graph.params.find((x) => x.name === name);
-      if (!p) throw new BackendError(`cannot write "${name}": ${this.graph.name} has no such parameter`);
-      const want = this.graph.values[p.value].type;
-      if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
-        throw new BackendError(`cannot write "${name}": must be ${formatType(want)}, got ${formatType(t)}`);
-      }
-      next.set(name, new Tensor(t.dtype, t.shape, t.data.slice()));
+      checkType(this.graph, name, t);
+      next.set(name, copy(t));
     }
     const session = await this.backend.createSession(exportModel(this.graph, { opset: this.backend.opset, params: next }).bytes);
     this.release();
@@ -191,6 +218,88 @@ export class OnnxExecutable implements Executable {
     if (this.disposed) return;
     this.disposed = true;
     this.release();
+  }
+
+  private live(): void {
+    if (this.disposed) throw new BackendError(`this executable of ${this.graph.name} has been disposed`);
+  }
+}
+
+/**
+ * A training step on ONNX Runtime. The exported model takes every parameter (weights and optimizer state) as
+ * an input and returns each update as `updated:<param>`; this executable keeps the parameters as ORT
+ * tensors, feeds them with the batch, and after each run swaps in the `updated:` outputs (ORT's own output
+ * tensors, fed straight back: no conversion to attn tensors in between). Only the requested outputs are
+ * converted to attn tensors.
+ */
+export class OnnxTrainingExecutable implements Executable {
+  private disposed = false;
+  private readonly fetches: readonly [param: string, output: string][];
+
+  constructor(
+    private readonly backend: OnnxBackend,
+    readonly graph: Graph,
+    private readonly session: OrtSession,
+    private readonly ort: Ort,
+    /** The resident parameters by name. */
+    private readonly resident: Map<string, OrtTensor>,
+  ) {
+    this.fetches = (graph.updates ?? []).map((u) => [u.param, updatedName(u.param)]);
+  }
+
+  async run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
+    this.live();
+    const g = this.graph;
+    const names = prepareRun(g, feeds, opts);
+    const ortFeeds: Record<string, OrtTensor> = {};
+    for (const id of g.inputs) {
+      const name = g.values[id].name;
+      ortFeeds[name] = toOrt(this.ort, feeds[name]);
+    }
+    for (const [name, t] of this.resident) ortFeeds[name] = t;
+    let results: Record<string, OrtTensor>;
+    try {
+      results = (await this.session.run(ortFeeds, [...new Set([...names, ...this.fetches.map(([, o]) => o)])])) as Record<string, OrtTensor>;
+    } catch (e) {
+      throw new BackendError(`ONNX Runtime (${this.backend.runtime}) failed running ${g.name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const out: Record<string, Tensor> = {};
+    for (const n of names) {
+      out[n] = fromOrt(results[n], n);
+      results[n].dispose?.();
+    }
+    // Every read of this run saw the old values; now the updates take their place.
+    const old = new Set(this.resident.values());
+    for (const [param, o] of this.fetches) this.resident.set(param, results[o]);
+    const kept = new Set(this.resident.values());
+    for (const t of old) if (!kept.has(t)) t.dispose?.();
+    return out;
+  }
+
+  async readParams(): Promise<Map<string, Tensor>> {
+    this.live();
+    const out = new Map<string, Tensor>();
+    for (const p of this.graph.params) out.set(p.name, fromOrt(this.resident.get(p.name)!, p.name));
+    return out;
+  }
+
+  /** Replaces resident parameters by name (no new session: parameters are inputs of a training step). */
+  async writeParams(params: ReadonlyMap<string, Tensor>): Promise<void> {
+    this.live();
+    for (const [name, t] of params) checkType(this.graph, name, t);
+    for (const [name, t] of params) {
+      const prev = this.resident.get(name);
+      this.resident.set(name, toOrt(this.ort, copy(t)));
+      if (prev && ![...this.resident.values()].includes(prev)) prev.dispose?.();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of new Set(this.resident.values())) t.dispose?.();
+    this.resident.clear();
+    void this.session.release();
   }
 
   private live(): void {
