@@ -6,16 +6,10 @@ import { fileURLToPath } from "node:url";
 import { Tensor, readSafetensors, writeSafetensors } from "@attn/core";
 import { listExamples } from "@attn/models";
 import { FIXTURES_DIR, compareTensors, decodeTensor, loadCases, type ModelCase } from "@attn/conformance";
-import { main } from "../src/index.js";
+import { cli } from "./helpers.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 describe("attn check", () => {
   it("reports all three independent mistakes with line:col, a caret and a hint, exit 1", async () => {

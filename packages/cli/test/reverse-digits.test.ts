@@ -6,15 +6,10 @@ import { readSafetensors } from "@attn/core";
 import { compileFile } from "@attn/dsl";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { EXAMPLES_DIR, evaluateReversal, type ReverseExample } from "@attn/models";
-import { main } from "../src/index.js";
+import { cli } from "./helpers.js";
 
 const MODEL = join(EXAMPLES_DIR, "reverse_digits.attn");
 
-async function cli(...argv: string[]) {
-  const err: string[] = [];
-  const code = await main(argv, { out: () => {}, err: (s) => err.push(s), rawErr: (s) => err.push(s), isTTY: false });
-  return { code, err: err.join("\n") };
-}
 
 /** Reads a JSONL file written by `attn data reverse-digits` back into examples. */
 async function readExamples(path: string): Promise<ReverseExample[]> {

@@ -2,31 +2,13 @@ import { describe, expect, it } from "vitest";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng } from "@attn/core";
 import { loadOrt } from "@attn/backend-onnx";
 import { EXAMPLES_DIR } from "@attn/models";
-import { main } from "../src/index.js";
+import { cli, tutorialData } from "./helpers.js";
 
 const TUTORIAL = join(EXAMPLES_DIR, "tutorial.attn");
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), rawErr: (s) => err.push(s), isTTY: false });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
-/** The tutorial's regression task (as train.test.ts): y = tanh(mean of feature 0 − half of feature 1 at the end). */
-function tutorialData(n: number, seed: number): string {
-  const rng = new Rng(seed);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const S = 4 + (i % 3);
-    const x = Array.from({ length: S }, () => Array.from({ length: 8 }, () => rng.normal()));
-    lines.push(JSON.stringify({ x, target: [Math.tanh(x.reduce((a, r) => a + r[0], 0) / S - 0.5 * x[S - 1][1])] }));
-  }
-  return lines.join("\n") + "\n";
-}
 
 const ortNode = await loadOrt("node").then(
   () => true,

@@ -7,30 +7,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng, readSafetensors, decodeCheckpoint, Tensor } from "@attn/core";
 import { EXAMPLES_DIR } from "@attn/models";
-import { main } from "../src/index.js";
+import { cli, tutorialData } from "./helpers.js";
 
 const TUTORIAL = join(EXAMPLES_DIR, "tutorial.attn");
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), rawErr: (s) => err.push(s), isTTY: false });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
-/** A learnable regression task for the tutorial model: y = tanh(mean of feature 0 − feature 1 at the end). */
-function tutorialData(n: number, seed: number): string {
-  const rng = new Rng(seed);
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const S = 4 + (i % 3);
-    const x = Array.from({ length: S }, () => Array.from({ length: 8 }, () => rng.normal()));
-    const y = Math.tanh(x.reduce((a, r) => a + r[0], 0) / S - 0.5 * x[S - 1][1]);
-    lines.push(JSON.stringify({ x, target: [y] }));
-  }
-  return lines.join("\n") + "\n";
-}
 
 interface LogLine {
   type: string;
