@@ -15,7 +15,8 @@ usage:
   attn check FILE [--json] [--model NAME] [--set name=value]...
   attn run FILE --inputs X.json [--weights W.safetensors] [--backend cpu] [--weights-out W2.safetensors]
                 [--seed N] [--json] [--model NAME] [--set name=value]...
-  attn export FILE -o MODEL.onnx [--weights W.safetensors] [--opset 17|23] [--seed N] [--model NAME] [--set name=value]...
+  attn export FILE -o MODEL.onnx [--weights W.safetensors] [--opset 17|23] [--external-data] [--seed N]
+               [--model NAME] [--set name=value]...
   attn graph FILE [--format text|dot|json] [--optimized] [--model NAME] [--set name=value]...
   attn train FILE --data TRAIN.jsonl [--valid VALID.jsonl] [--backend cpu] [--weights INIT.safetensors]
                   [--resume CKPT] [--checkpoint CKPT] [--checkpoint-every N] [--weights-out W.safetensors]
@@ -52,6 +53,7 @@ const OPTIONS = {
   log: { type: "string" },
   out: { type: "string", short: "o" },
   opset: { type: "string" },
+  "external-data": { type: "boolean", default: false },
   "train-size": { type: "string" },
   "valid-size": { type: "string" },
   "test-size": { type: "string" },
@@ -138,7 +140,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       case "run":
         return await run(file, { model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, weightsOut: v["weights-out"], seed: seed ?? 0, json: v.json }, io.out, io.err);
       case "export":
-        return await exportCommand(file, { model: v.model, set, color, weights: v.weights, out: v.out, opset: v.opset, seed: seed ?? 0 }, io.out, io.err);
+        return await exportCommand(file, { model: v.model, set, color, weights: v.weights, out: v.out, opset: v.opset, externalData: v["external-data"], seed: seed ?? 0 }, io.out, io.err);
       case "train":
         return await train(file, trainFlags(), io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
       case "eval":

@@ -7,16 +7,10 @@ import { GraphBuilder, Session, Tensor, graphToJson } from "@attn/core";
 import { compileFile } from "@attn/dsl";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { loadOrt } from "@attn/backend-onnx";
-import { main } from "../src/index.js";
+import { cli } from "./helpers.js";
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 async function ortOrSkip() {
   try {
@@ -53,7 +47,7 @@ describe("attn export", () => {
     await session.release();
   });
 
-  it("fails on an op without an ONNX exporter, naming the op and its .attn line", async () => {
+  it("fails on an op that needs a newer opset, naming the op and its .attn line and saying to use --opset 23", async () => {
     const dir = await mkdtemp(join(tmpdir(), "attn-export-"));
     const b = new GraphBuilder("Dropped");
     const x = b.input("x", { dtype: "float32", shape: ["B", 4] });
@@ -65,7 +59,38 @@ describe("attn export", () => {
     const r = await cli("export", json, "-o", join(dir, "m.onnx"));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/net\.attn:12:5/);
-    expect(r.err).toMatch(/no ONNX exporter for op "dropout_mask"/);
+    expect(r.err).toMatch(/dropout_mask .*opset 17.*export with --opset 23/);
+    const ok = await cli("export", json, "-o", join(dir, "m.onnx"), "--opset", "23");
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/ONNX opset 23/);
+  });
+
+  it("--external-data writes large initializers to MODEL.onnx.data beside the model; ONNX Runtime loads the pair from the directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-export-"));
+    const src = join(dir, "wide.attn");
+    await writeFile(src, "model Wide() {\n  input  x: float32[B, S, 32]\n  output y: float32[B, S, 16]\n  y = linear(x, out: 16) as fc\n}\n");
+    const [file, inlineFile] = [join(dir, "wide.onnx"), join(dir, "inline.onnx")];
+    const r = await cli("export", src, "-o", file, "--external-data", "--seed", "4");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/wide\.onnx\.data \(2048 bytes of external data\)/);
+    expect((await readFile(join(dir, "wide.onnx.data"))).length).toBe(32 * 16 * 4);
+    expect((await cli("export", src, "-o", inlineFile, "--seed", "4")).code).toBe(0);
+    expect((await readFile(file)).length).toBeLessThan((await readFile(inlineFile)).length - 1500);
+    const ort = await ortOrSkip();
+    if (!ort) return;
+    const [ext, inline] = [await ort.InferenceSession.create(file), await ort.InferenceSession.create(inlineFile)];
+    const cpu = await Session.create((await compileFile(src)).graph!, createCpuBackend(), { seed: 4 });
+    try {
+      const x = new Tensor("float32", [2, 3, 32], Float32Array.from({ length: 192 }, (_, i) => Math.cos(i)));
+      const feeds = { x: new ort.Tensor("float32", x.data as Float32Array, [2, 3, 32]) };
+      const [a, b] = [(await ext.run(feeds)).y.data as Float32Array, (await inline.run(feeds)).y.data as Float32Array];
+      expect(Array.from(a)).toEqual(Array.from(b));
+      (await cpu.run({ x })).y.data.forEach((v, i) => expect(Math.abs(a[i] - Number(v))).toBeLessThan(1e-5));
+    } finally {
+      cpu.dispose();
+      await ext.release();
+      await inline.release();
+    }
   });
 
   it("rejects an unknown opset", async () => {

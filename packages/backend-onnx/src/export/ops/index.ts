@@ -17,4 +17,5 @@ import "./grad-embedding.js";
 import "./grad-image.js";
 import "./grad-attention.js";
 import "./grad-recurrent.js";
+import "./dropout.js";
 export {};
