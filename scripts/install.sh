@@ -24,3 +24,22 @@ elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
 else
   echo "install.sh: python3-onnx is missing and cannot be installed here (needs root and apt-get); the ONNX checker tests will skip outside CI"
 fi
+
+# The WebGPU backend's tests run on SwiftShader (software Vulkan, shipped with Debian's chromium) through Dawn
+# (the webgpu package). Installed when we can (root with apt-get) and only when missing; never fails the
+# install: without an adapter those tests skip locally and fail in CI.
+has_libvulkan() {
+  compgen -G "/usr/lib/*/libvulkan.so.1" >/dev/null || compgen -G "/usr/lib/libvulkan.so.1" >/dev/null ||
+    { /sbin/ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; }
+}
+if [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] && has_libvulkan; then
+  :
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install.sh: installing chromium and libvulkan1 (apt-get) for the WebGPU tests (SwiftShader)"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y chromium libvulkan1; then
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium libvulkan1; } ||
+      echo "install.sh: could not install chromium and libvulkan1; the WebGPU tests will fail in CI"
+  fi
+else
+  echo "install.sh: SwiftShader (chromium) or libvulkan1 is missing and cannot be installed here (needs root and apt-get); the WebGPU tests will skip outside CI"
+fi

@@ -1,0 +1,99 @@
+/// <reference types="webgpu" />
+import { BackendError } from "@attn/core";
+
+/** The one sentence shown when no WebGPU adapter can be had. */
+export const NO_ADAPTER_MESSAGE =
+  "No WebGPU adapter: in Node install Debian's chromium (SwiftShader) and libvulkan1, or run on a machine with a GPU; in a browser enable WebGPU.";
+
+const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
+
+/** A GPUDevice with what the backend learned about it. */
+export interface GpuContext {
+  readonly device: GPUDevice;
+  /** Optional features found and enabled (recorded, never required): `shader-f16`, `subgroups`. */
+  readonly features: ReadonlySet<string>;
+  /** The adapter's description (vendor, architecture, whether it is a software fallback). */
+  readonly adapterInfo: string;
+  /** Set once the device is lost; every later use throws this error. */
+  lost: BackendError | null;
+}
+
+/** Options for acquiring a device. */
+export interface DeviceOptions {
+  /** A GPU object to use (default: `navigator.gpu` in browsers, the `webgpu` package in Node). */
+  readonly gpu?: GPU;
+}
+
+const OPTIONAL_FEATURES = ["shader-f16", "subgroups"] as const;
+
+let nodeGpu: Promise<GPU | null> | null = null;
+
+/**
+ * `navigator.gpu` where it exists, else Dawn through the `webgpu` package (loaded lazily, Node only, one
+ * instance per process: Dawn aborts the process when several instances are torn down).
+ */
+function findGpu(): Promise<GPU | null> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return Promise.resolve(nav.gpu);
+  return (nodeGpu ??= createNodeGpu());
+}
+
+async function createNodeGpu(): Promise<GPU | null> {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } }).process;
+  if (!proc?.versions?.node) return null;
+  try {
+    if (!proc.env.VK_ICD_FILENAMES) {
+      const { existsSync } = await import("node:fs");
+      // Debian's chromium ships SwiftShader, a software Vulkan driver Dawn accepts (Mesa's lavapipe it rejects).
+      if (existsSync(SWIFTSHADER_ICD)) proc.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    }
+    const { create, globals } = await import("webgpu");
+    Object.assign(globalThis, globals);
+    return create([]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Acquires a GPUDevice (requesting `shader-f16` and `subgroups` when the adapter has them) with the
+ * adapter's storage limits. Rejects with a BackendError carrying {@link NO_ADAPTER_MESSAGE} when there
+ * is no adapter.
+ */
+export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
+  const gpu = opts.gpu ?? (await findGpu());
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (!adapter) throw new BackendError(NO_ADAPTER_MESSAGE);
+  const features = new Set<string>(OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)));
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: [...features] as GPUFeatureName[],
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    },
+  });
+  const info = adapter.info;
+  const ctx: GpuContext = {
+    device,
+    features,
+    adapterInfo: [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") + (info.isFallbackAdapter ? " (fallback adapter)" : ""),
+    lost: null,
+  };
+  void device.lost.then((e) => {
+    ctx.lost = new BackendError(`the WebGPU device was lost (${e.reason}): ${e.message || "no message"}`);
+  });
+  return ctx;
+}
+
+/** Whether a WebGPU adapter can be created here (for tests and capability checks). */
+export async function webgpuAvailable(): Promise<boolean> {
+  try {
+    const ctx = await acquireDevice();
+    ctx.device.destroy();
+    return true;
+  } catch {
+    return false;
+  }
+}
