@@ -1,5 +1,5 @@
 import {
-  AttnError, BackendError, GraphError, Tensor, bindFeeds, formatType, isGraph,
+  AttnError, BackendError, Tensor, bindFeeds, checkParamTensor, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
   type Executable, type Graph, type Node, type RunOptions, type ShapeEnv, type SourceSpan, type ValueId,
 } from "@attn/core";
 import type { Kernel, KernelContext } from "./kernel.js";
@@ -79,9 +79,7 @@ export class GraphPlan {
       const type = graph.values[p.value].type;
       const t = given.get(p.name);
       if (!t) throw new BackendError(`parameter "${p.name}" (${formatType(type)}) is missing from the compile options`, p.span);
-      if (t.dtype !== type.dtype || t.shape.length !== type.shape.length || t.shape.some((d, i) => d !== type.shape[i])) {
-        throw new BackendError(`parameter "${p.name}" must be ${formatType(type)}, got ${formatType(t)}`, p.span);
-      }
+      checkParamTensor(graph, p, t);
       params.set(p.value, t);
     }
     this.params = params;
@@ -101,40 +99,13 @@ export class GraphPlan {
 
   private build(outputs: readonly ValueId[]): Schedule {
     const g = this.graph;
-    const needed = new Set<ValueId>(outputs);
-    const keep: number[] = [];
-    for (let k = g.nodes.length - 1; k >= 0; k--) {
-      const n = g.nodes[k];
-      if (!n.outputs.some((o) => needed.has(o))) continue;
-      keep.push(k);
-      for (const i of n.inputs) if (i !== null) needed.add(i);
-    }
-    keep.reverse();
     const name = (id: ValueId) => g.values[id]?.name ?? `#${id}`;
-    const available = new Set<ValueId>([...g.inputs, ...this.params.keys()]);
-    const lastUse = new Map<ValueId, number>();
-    keep.forEach((k, s) => {
-      const n = g.nodes[k];
-      for (const i of n.inputs) {
-        if (i === null) continue;
-        if (!available.has(i)) throw new GraphError(`${n.op} reads "${name(i)}", which no earlier node, input or parameter of ${g.name} defines`, n.span);
-        lastUse.set(i, s);
-      }
-      for (const o of n.outputs) available.add(o);
-    });
-    for (const o of outputs) if (!available.has(o)) throw new GraphError(`output value "${name(o)}" of ${g.name} is never defined`);
-    const pinned = new Set<ValueId>([...outputs, ...g.inputs, ...this.params.keys()]);
-    const release: ValueId[][] = keep.map(() => []);
-    keep.forEach((k, s) => {
-      for (const o of g.nodes[k].outputs) {
-        if (pinned.has(o)) continue;
-        release[lastUse.get(o) ?? s].push(o);
-      }
-    });
-    const steps = keep.map((k, s) => {
-      const node = g.nodes[k];
-      return { node, kernel: this.kernels[k], inputNames: node.inputs.map((i) => (i === null ? null : name(i))), release: release[s] };
-    });
+    const steps = planLiveness(g, outputs, this.params.keys()).map(({ index, node, release }) => ({
+      node,
+      kernel: this.kernels[index],
+      inputNames: node.inputs.map((i) => (i === null ? null : name(i))),
+      release,
+    }));
     return { steps };
   }
 }
@@ -236,12 +207,7 @@ export class CpuExecutable implements Executable {
   runSync(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Record<string, Tensor> {
     const exec = this.live();
     const g = this.graph;
-    const names = opts?.outputs ?? g.outputs.map((o) => o.name);
-    const ids = names.map((n) => {
-      const o = g.outputs.find((x) => x.name === n);
-      if (!o) throw new BackendError(`unknown output "${n}"; ${g.name} has ${g.outputs.map((x) => x.name).join(", ") || "no outputs"}`);
-      return o.value;
-    });
+    const { names, ids } = requestedOutputs(g, opts);
     const env = bindFeeds(g, feeds);
     // Updates are computed in the same pass as the outputs, then assigned (so every read saw the old values).
     const updates = g.updates ?? [];
@@ -271,12 +237,7 @@ export class CpuExecutable implements Executable {
   async writeParams(params: ReadonlyMap<string, Tensor>): Promise<void> {
     this.live();
     for (const [name, t] of params) {
-      const p = this.graph.params.find((x) => x.name === name);
-      if (!p) throw new BackendError(`cannot write "${name}": ${this.graph.name} has no such parameter`);
-      const want = this.graph.values[p.value].type;
-      if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
-        throw new BackendError(`cannot write "${name}": must be ${formatType(want)}, got ${formatType(t)}`);
-      }
+      const p = paramForWrite(this.graph, name, t);
       // A copy: the executable owns its resident tensors (a later update must not alias the caller's).
       this.plan.params.set(p.value, new Tensor(t.dtype, t.shape, t.data.slice()));
     }

@@ -1,6 +1,6 @@
 /// <reference types="webgpu" />
 import {
-  AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph,
+  AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
   type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type Node, type RunOptions, type SourceSpan, type ValueId,
 } from "@attn/core";
 import { BufferPool, readback, upload, writeTensor, type GpuTensor } from "./buffers.js";
@@ -129,12 +129,7 @@ export class WebGpuExecutable implements Executable {
   private async runNow(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
     this.live();
     const g = this.graph;
-    const names = opts?.outputs ?? g.outputs.map((o) => o.name);
-    const ids = names.map((n) => {
-      const o = g.outputs.find((x) => x.name === n);
-      if (!o) throw new BackendError(`unknown output "${n}"; ${g.name} has ${g.outputs.map((x) => x.name).join(", ") || "no outputs"}`);
-      return o.value;
-    });
+    const { names, ids } = requestedOutputs(g, opts);
     const env = bindFeeds(g, feeds);
     const vals = new Map<ValueId, GpuTensor>(this.params);
     const owned: GpuTensor[] = [];
@@ -191,22 +186,7 @@ export class WebGpuExecutable implements Executable {
     const key = outputs.join(",");
     const cached = this.schedules.get(key);
     if (cached) return cached;
-    const g = this.graph;
-    const needed = new Set<ValueId>(outputs);
-    const keep: Node[] = [];
-    for (let k = g.nodes.length - 1; k >= 0; k--) {
-      const n = g.nodes[k];
-      if (!n.outputs.some((o) => needed.has(o))) continue;
-      keep.push(n);
-      for (const i of n.inputs) if (i !== null) needed.add(i);
-    }
-    keep.reverse();
-    const lastUse = new Map<ValueId, number>();
-    keep.forEach((n, s) => n.inputs.forEach((i) => i !== null && lastUse.set(i, s)));
-    const pinned = new Set<ValueId>([...outputs, ...g.inputs, ...this.params.keys()]);
-    const release: ValueId[][] = keep.map(() => []);
-    keep.forEach((n, s) => n.outputs.forEach((o) => !pinned.has(o) && release[lastUse.get(o) ?? s].push(o)));
-    const steps = keep.map((node, s) => ({ node, kernel: getKernel(node.op)!, release: release[s] }));
+    const steps = planLiveness(this.graph, outputs, this.params.keys()).map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release }));
     this.schedules.set(key, steps);
     return steps;
   }
@@ -223,12 +203,7 @@ export class WebGpuExecutable implements Executable {
     this.live();
     await this.queue;
     for (const [name, t] of params) {
-      const p = this.graph.params.find((x) => x.name === name);
-      if (!p) throw new BackendError(`cannot write "${name}": ${this.graph.name} has no such parameter`);
-      const want = this.graph.values[p.value].type;
-      if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
-        throw new BackendError(`cannot write "${name}": must be ${formatType(want)}, got ${formatType(t)}`);
-      }
+      const p = paramForWrite(this.graph, name, t);
       writeTensor(this.device, this.params.get(p.value)!, t);
     }
   }

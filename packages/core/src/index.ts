@@ -65,4 +65,6 @@ export { epochOrder, batchesOf, type Dataset } from "./train/dataset.js";
 export { JsonlDataset, stack, type ExampleSchema } from "./train/jsonl-dataset.js";
 export * from "./train/index.js";
 export { bindFeeds } from "./runtime/feeds.js";
+export { requestedOutputs, checkParamTensor, paramForWrite } from "./runtime/run-checks.js";
+export { planLiveness, type LiveStep } from "./runtime/liveness.js";
 export { Session, type SessionOptions } from "./runtime/session.js";

@@ -1,4 +1,4 @@
-import { BackendError, Tensor, bindFeeds, formatType, type Backend, type CompileOptions, type Executable, type Graph, type RunOptions } from "@attn/core";
+import { BackendError, Tensor, bindFeeds, checkParamTensor, paramForWrite, requestedOutputs, type Backend, type CompileOptions, type Executable, type Graph, type RunOptions } from "@attn/core";
 import { exportModel, updatedName } from "../export/exporter.js";
 import { getExporter } from "../export/op-exporter.js";
 import { loadOrt, type OnnxRuntimeKind, type Ort } from "./ort.js";
@@ -87,7 +87,7 @@ export class OnnxBackend implements Backend {
     for (const p of graph.params) {
       const t = params.get(p.name);
       if (!t) throw new BackendError(`parameter "${p.name}" of ${graph.name} has no value (pass it in params)`, p.span);
-      checkType(graph, p.name, t);
+      checkParamTensor(graph, p, t);
     }
     const { bytes } = exportModel(graph, { opset: this.opset });
     const session = await this.createSession(bytes);
@@ -100,22 +100,9 @@ function copy(t: Tensor): Tensor {
   return new Tensor(t.dtype, t.shape, t.data.slice());
 }
 
-/** Throws unless `t` has the type of parameter `name` of `graph`. */
-function checkType(graph: Graph, name: string, t: Tensor): void {
-  const p = graph.params.find((x) => x.name === name);
-  if (!p) throw new BackendError(`cannot write "${name}": ${graph.name} has no such parameter`);
-  const want = graph.values[p.value].type;
-  if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, i) => d !== want.shape[i])) {
-    throw new BackendError(`parameter "${name}" must be ${formatType(want)}, got ${formatType(t)}`);
-  }
-}
-
 /** Checks the requested outputs and the feeds of a run; returns the output names. */
 function prepareRun(g: Graph, feeds: Readonly<Record<string, Tensor>>, opts: RunOptions | undefined): readonly string[] {
-  const names = opts?.outputs ?? g.outputs.map((o) => o.name);
-  for (const n of names) {
-    if (!g.outputs.some((o) => o.name === n)) throw new BackendError(`unknown output "${n}"; ${g.name} has ${g.outputs.map((x) => x.name).join(", ") || "no outputs"}`);
-  }
+  const { names } = requestedOutputs(g, opts);
   bindFeeds(g, feeds);
   return names;
 }
@@ -204,7 +191,7 @@ export class OnnxExecutable implements Executable {
     this.live();
     const next = new Map(this.params);
     for (const [name, t] of params) {
-      checkType(this.graph, name, t);
+      paramForWrite(this.graph, name, t);
       next.set(name, copy(t));
     }
     const session = await this.backend.createSession(exportModel(this.graph, { opset: this.backend.opset, params: next }).bytes);
@@ -286,7 +273,7 @@ export class OnnxTrainingExecutable implements Executable {
   /** Replaces resident parameters by name (no new session: parameters are inputs of a training step). */
   async writeParams(params: ReadonlyMap<string, Tensor>): Promise<void> {
     this.live();
-    for (const [name, t] of params) checkType(this.graph, name, t);
+    for (const [name, t] of params) paramForWrite(this.graph, name, t);
     for (const [name, t] of params) {
       const prev = this.resident.get(name);
       this.resident.set(name, toOrt(this.ort, copy(t)));
