@@ -1,5 +1,6 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
+import { rowStats } from "../layer-norm.js";
 
 /**
  * layer_norm_grad: per row of D, with x̂ = (x − mean)·rstd and g = dy ⊙ weight (dy without weight),
@@ -21,15 +22,7 @@ export const layerNormGradKernel: Kernel = (inputs, attrs, ctx) => {
   const g = new Float64Array(D);
   for (let r = 0; r < rows; r++) {
     const base = r * D;
-    let mean = 0;
-    for (let j = 0; j < D; j++) mean += xd[base + j];
-    mean /= D;
-    let v = 0;
-    for (let j = 0; j < D; j++) {
-      const d = xd[base + j] - mean;
-      v += d * d;
-    }
-    const rstd = 1 / Math.sqrt(v / D + a.eps);
+    const { mean, rstd } = rowStats(xd, base, D, a.eps);
     let mg = 0;
     let mgx = 0;
     for (let j = 0; j < D; j++) {
