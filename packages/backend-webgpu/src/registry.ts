@@ -4,6 +4,11 @@ import { constantKernel, transposeKernel, viewKernel } from "./kernels/layout.js
 import { linearKernel, matmulKernel } from "./kernels/matmul.js";
 import { softmaxKernels } from "./kernels/softmax.js";
 import { unaryKernels } from "./kernels/unary.js";
+import { attentionKernels } from "./kernels/attention/index.js";
+import { imageKernels } from "./kernels/image/index.js";
+import { recurrentKernels } from "./kernels/recurrent/index.js";
+import { tensorKernels } from "./kernels/tensor/index.js";
+import { trainingKernels } from "./kernels/training/index.js";
 
 /** Every WGSL kernel, keyed by IR op name (docs/ir.md). */
 const KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>(
@@ -20,6 +25,11 @@ const KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>(
     identity: viewKernel,
     dropout: viewKernel,
     constant: constantKernel,
+    ...tensorKernels,
+    ...attentionKernels,
+    ...recurrentKernels,
+    ...imageKernels,
+    ...trainingKernels,
   }),
 );
 

@@ -9,4 +9,4 @@ export { compareTensors, DEFAULT_TOLERANCE, type Tolerance } from "./compare.js"
 export { loadCases, readCaseFile, FIXTURES_DIR } from "./load.js";
 export { runOptimizerCase, runClipCase, loadOptimizerCases, type OptimizerCase, type ClipCase } from "./optimizers.js";
 export { runTrainingCase, loadTrainingCases, CURVE_ATOL, type TrainingCase } from "./training.js";
-export { runCase, opCaseGraph, modelCaseGraph, type CaseResult, type FileReader, type RunCaseOptions } from "./run-case.js";
+export { runCase, opCaseGraph, modelCaseGraph, opCaseGradientGraph, modelCaseGradientGraph, type CaseResult, type FileReader, type RunCaseOptions } from "./run-case.js";

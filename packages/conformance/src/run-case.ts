@@ -60,14 +60,31 @@ async function runOp(backend: Backend, c: OpCase): Promise<Record<string, Tensor
  */
 async function runOpGrad(backend: Backend, c: OpCase): Promise<Record<string, Tensor>> {
   const grad = c.grad!;
-  const seeds = Object.fromEntries(grad.upstream.flatMap((u, i) => (u ? [[`out${i}`, "input" as const]] : [])));
   const wrt = grad.inputs.flatMap((g, i) => (g ? [`in${i}`] : []));
-  const graph = buildGradientGraph(opCaseGraph(c), { seeds, params: [], inputs: wrt });
+  const graph = opCaseGradientGraph(c);
   const feeds = opFeeds(c);
   grad.upstream.forEach((u, i) => {
     if (u) feeds[gradName(`out${i}`)] = decodeTensor(u, `${c.name} upstream gradient ${i}`);
   });
   return runCompiled(backend, graph, new Map(), feeds, wrt.map(gradName));
+}
+
+/** The backward graph the harness runs for an op case with gradients (outputs `grad:inᵢ`). */
+export function opCaseGradientGraph(c: OpCase): Graph {
+  const grad = c.grad!;
+  const seeds = Object.fromEntries(grad.upstream.flatMap((u, i) => (u ? [[`out${i}`, "input" as const]] : [])));
+  const wrt = grad.inputs.flatMap((g, i) => (g ? [`in${i}`] : []));
+  return buildGradientGraph(opCaseGraph(c), { seeds, params: [], inputs: wrt });
+}
+
+/**
+ * The backward graph the harness runs for a model case with gradients: of the lowered graph, or (with
+ * `forward` given) of that already-optimised forward graph.
+ */
+export function modelCaseGradientGraph(c: ModelCase, forward: Graph): Graph {
+  const grad = c.grad!;
+  const seeds = Object.fromEntries(Object.keys(grad.upstream).map((k) => [k, "input" as const]));
+  return buildGradientGraph(forward, { seeds, params: Object.keys(grad.params ?? {}), inputs: Object.keys(grad.inputs ?? {}) });
 }
 
 /** Lowers a model case's `.attn` source; diagnostics become one error with every message. */
@@ -110,7 +127,7 @@ async function runModelGrad(backend: Backend, c: ModelCase, readFile: FileReader
   const forward = optimized ? optimize(lowered, { evaluate: backend.evaluateNode?.bind(backend) }) : lowered;
   const params = Object.keys(grad.params ?? {});
   const inputs = Object.keys(grad.inputs ?? {});
-  const graph = buildGradientGraph(forward, { seeds: Object.fromEntries(Object.keys(grad.upstream).map((k) => [k, "input" as const])), params, inputs });
+  const graph = modelCaseGradientGraph(c, forward);
   const bound = bindParams(forward, await modelWeights(c, readFile), { requireAll: true, source: c.weightsFile ?? `${c.name} weights` });
   const feeds = modelFeeds(c);
   for (const [k, t] of Object.entries(grad.upstream)) feeds[gradName(k)] = decodeTensor(t, `${c.name} upstream gradient ${k}`);
