@@ -6,6 +6,7 @@ import { softmaxKernels } from "./kernels/softmax.js";
 import { unaryKernels } from "./kernels/unary.js";
 import { attentionKernels } from "./kernels/attention/index.js";
 import { imageKernels } from "./kernels/image/index.js";
+import { normKernels } from "./kernels/norm/index.js";
 import { recurrentKernels } from "./kernels/recurrent/index.js";
 import { tensorKernels } from "./kernels/tensor/index.js";
 import { trainingKernels } from "./kernels/training/index.js";
@@ -29,6 +30,7 @@ const KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>(
     ...attentionKernels,
     ...recurrentKernels,
     ...imageKernels,
+    ...normKernels,
     ...trainingKernels,
   }),
 );
