@@ -13,12 +13,12 @@ export const USAGE = `attn: attention models from .attn files
 
 usage:
   attn check FILE [--json] [--model NAME] [--set name=value]...
-  attn run FILE --inputs X.json [--weights W.safetensors] [--backend cpu] [--weights-out W2.safetensors]
+  attn run FILE --inputs X.json [--weights W.safetensors] [--backend cpu|onnx|onnx-web|webgpu] [--weights-out W2.safetensors]
                 [--seed N] [--json] [--model NAME] [--set name=value]...
   attn export FILE -o MODEL.onnx [--weights W.safetensors] [--opset 17|23] [--external-data] [--seed N]
                [--model NAME] [--set name=value]...
   attn graph FILE [--format text|dot|json] [--optimized] [--model NAME] [--set name=value]...
-  attn train FILE --data TRAIN.jsonl [--valid VALID.jsonl] [--backend cpu] [--weights INIT.safetensors]
+  attn train FILE --data TRAIN.jsonl [--valid VALID.jsonl] [--backend cpu|onnx|onnx-web|webgpu] [--weights INIT.safetensors]
                   [--resume CKPT] [--checkpoint CKPT] [--checkpoint-every N] [--weights-out W.safetensors]
                   [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--clip X] [--seed N]
                   [--freeze PATTERN]... [--lr-group PATTERN=LR]... [--log METRICS.jsonl]

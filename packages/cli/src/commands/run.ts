@@ -1,6 +1,7 @@
 import { Session, writeSafetensors, type Backend, type Tensor } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createOnnxBackend } from "@attn/backend-onnx";
+import { createWebGpuBackend } from "@attn/backend-webgpu";
 import { compileOrFail, type CompileFlags } from "../compile.js";
 import { CliError, loadInputs, loadWeights, writeFileAtomic } from "../io.js";
 import { describeTensor } from "../format.js";
@@ -10,7 +11,8 @@ export function backendByName(name: string): Backend {
   if (name === "cpu") return createCpuBackend();
   if (name === "onnx") return createOnnxBackend({ runtime: "node" });
   if (name === "onnx-web") return createOnnxBackend({ runtime: "web" });
-  throw new CliError(`unknown backend "${name}" (available: cpu, onnx, onnx-web)`);
+  if (name === "webgpu") return createWebGpuBackend();
+  throw new CliError(`unknown backend "${name}" (available: cpu, onnx, onnx-web, webgpu)`);
 }
 
 export interface RunFlags extends CompileFlags {
