@@ -5,12 +5,12 @@
  *
  * Candidates (value, index) are combined with an order-independent rule — NaN beats numbers, a larger
  * value wins, ties go to the smaller index — so threads may fold arbitrary strided shares of the axis and
- * a tree can merge them in any pairing, and the result is still the first maximum. As in reduce.ts,
- * short axes take one thread per output and long ones one workgroup per output with a tree reduction in
- * workgroup memory. Uniforms: outputs, n, inner.
+ * a tree can merge them in any pairing, and the result is still the first maximum. The layouts are
+ * reduce.ts's: short axes take one thread per output, longer ones a segment of threads per output (several
+ * outputs per workgroup) and a tree reduction in workgroup memory. Uniforms: outputs, n, inner.
  */
 import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
-import { RWG, ROW_INDEX, rowGroups, SERIAL_MAX } from "./reduce.js";
+import { RWG, rowGroups, rowIndex, SERIAL_MAX, threadsPerRow } from "./reduce.js";
 
 const BETTER = `
 const NONE = 0xffffffffu;
@@ -24,11 +24,11 @@ fn better(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
 fn base_of(r: u32) -> u32 { let inner = u(2u); return (r / inner) * u(1u) * inner + r % inner; }
 `;
 
-function shader(serial: boolean): string {
+function shader(tpr: number): string {
   const head = `${WGSL_UNIFORMS}${WGSL_FLOAT}${BETTER}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<i32>;`;
-  if (serial) {
+  if (tpr === 1) {
     return `${head}
 @compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${FLAT_INDEX}
@@ -47,26 +47,26 @@ function shader(serial: boolean): string {
 var<workgroup> shv: array<f32, ${RWG}>;
 var<workgroup> shi: array<u32, ${RWG}>;
 @compute @workgroup_size(${RWG}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  ${ROW_INDEX}
+  ${rowIndex(tpr)}
   let n = u(1u); let inner = u(2u);
   let live = row < u(0u);
   var bv = neg_inf(); var bi = NONE;
   if (live) {
     let base = base_of(row);
-    for (var j = lid.x; j < n; j += ${RWG}u) {
+    for (var j = lane; j < n; j += ${tpr}u) {
       let v = X[base + j * inner];
       if (better(v, j, bv, bi)) { bv = v; bi = j; }
     }
   }
   shv[lid.x] = bv; shi[lid.x] = bi;
   workgroupBarrier();
-  for (var w = ${RWG / 2}u; w > 0u; w /= 2u) {
-    if (lid.x < w && better(shv[lid.x + w], shi[lid.x + w], shv[lid.x], shi[lid.x])) {
+  for (var w = ${tpr / 2}u; w > 0u; w /= 2u) {
+    if (lane < w && better(shv[lid.x + w], shi[lid.x + w], shv[lid.x], shi[lid.x])) {
       shv[lid.x] = shv[lid.x + w]; shi[lid.x] = shi[lid.x + w];
     }
     workgroupBarrier();
   }
-  if (live && lid.x == 0u) { Y[row] = i32(select(shi[0], 0u, shi[0] == NONE)); }
+  if (live && lane == 0u) { Y[row] = i32(select(shi[seg0], 0u, shi[seg0] == NONE)); }
 }`;
 }
 
@@ -80,7 +80,7 @@ export const argmaxKernel: Kernel = (inputs, attrs, ctx) => {
   const y = ctx.pool.tensor("int32", outputs[0].shape);
   const rows = y.size;
   if (rows === 0) return [y];
-  const serial = n <= SERIAL_MAX;
-  dispatch(ctx, `tensor:argmax:${serial ? "serial" : "tree"}`, () => shader(serial), [x, y], [rows, n, inner], serial ? groupsFor(rows) : rowGroups(rows));
+  const tpr = n <= SERIAL_MAX ? 1 : threadsPerRow(n);
+  dispatch(ctx, `tensor:argmax:tpr${tpr}`, () => shader(tpr), [x, y], [rows, n, inner], tpr === 1 ? groupsFor(rows) : rowGroups(rows, tpr));
   return [y];
 };

@@ -7,9 +7,13 @@
  * come from decomposing r over the kept groups and j ∈ [0, L) over the reduced groups. Uniforms: rows, L,
  * kept group count, reduced group count, then kept sizes, kept strides, reduced sizes, reduced strides.
  *
- * Two layouts, one pipeline each: short rows (L ≤ {@link SERIAL_MAX}) take one thread per output row;
- * longer rows take one workgroup per row, each thread folding a strided share of the row (Kahan-
- * compensated sums), then a tree reduction in workgroup memory, so no thread walks a long axis alone.
+ * Two layouts: short rows (L ≤ {@link SERIAL_MAX}) take one thread per output row; longer rows take a
+ * segment of `tpr` threads (a power of two, about L / {@link PER_THREAD}, at most the whole {@link RWG}-
+ * thread workgroup), each folding a strided share of the row (Kahan-compensated sums), then a tree
+ * reduction over the segment in workgroup memory, so no thread walks a long axis alone. A workgroup holds
+ * RWG / tpr rows: SwiftShader (and small GPUs) pay per workgroup, and one 128-thread workgroup per
+ * 65-element row was 45× slower there than packing rows. `tpr` is baked into the pipeline (a shape class
+ * of at most seven values).
  * Sums accumulate in f32 (the cpu backend uses double; compensation and the tree keep the error small).
  * reduce_max propagates NaN and gives −inf for an empty reduction; reduce_mean of nothing is NaN (0/0).
  */
@@ -18,21 +22,37 @@ import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNI
 
 type Mode = "sum" | "mean" | "max";
 
-/** Longest row reduced by one thread; longer rows get a workgroup each. */
+/** Longest row reduced by one thread; longer rows get a segment of threads and a tree. */
 export const SERIAL_MAX = 64;
-/** Threads of a row-reduction workgroup. */
+/** Threads of a tree-reduction workgroup. */
 export const RWG = 128;
+/** Elements each thread of a tree segment folds before the tree takes over (roughly). */
+export const PER_THREAD = 32;
 /** Most kept / reduced axis groups (4 each fit the 32 uniform words, and cover rank 8). */
 const GROUPS = 4;
 const MAX_GROUPS_X = 65535;
 
-/** Workgroup counts for one workgroup per row (2-D past 65535 rows). */
-export function rowGroups(rows: number): [number, number] {
-  return rows <= MAX_GROUPS_X ? [Math.max(rows, 1), 1] : [MAX_GROUPS_X, Math.ceil(rows / MAX_GROUPS_X)];
+/** Threads per row for a tree reduction of rows of length L: a power of two in [2, RWG]. */
+export function threadsPerRow(L: number): number {
+  let t = 2;
+  while (t < RWG && t * PER_THREAD < L) t *= 2;
+  return t;
 }
 
-/** The row index in a shader dispatched with {@link rowGroups}. */
-export const ROW_INDEX = `let row = wid.x + wid.y * ${MAX_GROUPS_X}u;`;
+/** Workgroup counts covering `rows` rows at RWG / tpr rows per workgroup (2-D past 65535 groups). */
+export function rowGroups(rows: number, tpr: number): [number, number] {
+  const g = Math.max(Math.ceil(rows / (RWG / tpr)), 1);
+  return g <= MAX_GROUPS_X ? [g, 1] : [MAX_GROUPS_X, Math.ceil(g / MAX_GROUPS_X)];
+}
+
+/**
+ * WGSL (for a pipeline with `tpr` threads per row) naming this thread's `row`, its `lane` in the row's
+ * segment and `seg0`, the segment's first slot in workgroup memory; dispatch with {@link rowGroups}.
+ */
+export function rowIndex(tpr: number): string {
+  return `let lane = lid.x % ${tpr}u; let seg0 = lid.x - lane;
+  let row = (wid.x + wid.y * ${MAX_GROUPS_X}u) * ${RWG / tpr}u + lid.x / ${tpr}u;`;
+}
 
 /** Kahan-compensated addition into (s, c); compensation is dropped once the sum is not finite. */
 const KAHAN = `
@@ -64,14 +84,15 @@ function finish(mode: Mode, v: string): string {
   return mode === "mean" ? `select(${v} / f32(L), nan(), L == 0u)` : v;
 }
 
-function shader(mode: Mode, serial: boolean): string {
+/** The WGSL of one reduction: serial (tpr = 1) or a tree over segments of `tpr` threads. */
+function shader(mode: Mode, tpr: number): string {
   const isMax = mode === "max";
   const init = isMax ? "var acc = neg_inf();" : "var acc = 0.0; var comp = 0.0;";
   const fold = isMax ? "acc = fmax(acc, v);" : "kahan(&acc, &comp, v);";
   const head = `${WGSL_UNIFORMS}${WGSL_FLOAT}${KAHAN}${OFFSETS}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;`;
-  if (serial) {
+  if (tpr === 1) {
     return `${head}
 @compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${FLAT_INDEX}
@@ -87,22 +108,22 @@ function shader(mode: Mode, serial: boolean): string {
   return `${head}
 var<workgroup> sh: array<f32, ${RWG}>;
 @compute @workgroup_size(${RWG}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  ${ROW_INDEX}
+  ${rowIndex(tpr)}
   let L = u(1u);
-  // rows past the end (2-D grid padding) still take part in the barriers, then write nothing
+  // rows past the end (grid padding) still take part in the barriers, then write nothing
   let live = row < u(0u);
-  let base = row_base(row);
   ${init}
   if (live) {
-    for (var j = lid.x; j < L; j += ${RWG}u) { let v = X[base + elem_off(j)]; ${fold} }
+    let base = row_base(row);
+    for (var j = lane; j < L; j += ${tpr}u) { let v = X[base + elem_off(j)]; ${fold} }
   }
   sh[lid.x] = acc;
   workgroupBarrier();
-  for (var w = ${RWG / 2}u; w > 0u; w /= 2u) {
-    if (lid.x < w) { ${combine} }
+  for (var w = ${tpr / 2}u; w > 0u; w /= 2u) {
+    if (lane < w) { ${combine} }
     workgroupBarrier();
   }
-  if (live && lid.x == 0u) { Y[row] = ${finish(mode, "sh[0]")}; }
+  if (live && lane == 0u) { Y[row] = ${finish(mode, "sh[seg0]")}; }
 }`;
 }
 
@@ -156,8 +177,8 @@ function reduceKernel(mode: Mode): Kernel {
       uniforms[4 + 2 * GROUPS + g] = reduced[0][g];
       uniforms[4 + 3 * GROUPS + g] = reduced[1][g];
     }
-    const serial = L <= SERIAL_MAX;
-    dispatch(ctx, `tensor:reduce:${mode}:${serial ? "serial" : "tree"}`, () => shader(mode, serial), [x, y], uniforms, serial ? groupsFor(rows) : rowGroups(rows));
+    const tpr = L <= SERIAL_MAX ? 1 : threadsPerRow(L);
+    dispatch(ctx, `tensor:reduce:${mode}:tpr${tpr}`, () => shader(mode, tpr), [x, y], uniforms, tpr === 1 ? groupsFor(rows) : rowGroups(rows, tpr));
     return [y];
   };
 }
