@@ -2,8 +2,10 @@ import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNI
 
 /**
  * Elementwise float ops, one thread per element. NaN passes through; log and sqrt of negatives give NaN,
- * log(0) gives −inf. GELU's exact form uses an erf approximation with absolute error below 1.5e-7
- * (Abramowitz & Stegun 7.1.26).
+ * log(0) gives −inf. erf (its own op, the derivative of exact GELU, and inside GELU's exact form) is the
+ * Maclaurin series up to x¹³ for |x| < 0.5, where it is accurate to f32 rounding and keeps the relative
+ * error small near 0, and Abramowitz & Stegun 7.1.26 beyond (absolute error below 1.5e-7). sign gives −1,
+ * 0 or 1 (−0 gives 0) and keeps NaN, as torch.sign.
  */
 const BODIES: Readonly<Record<string, string>> = {
   relu: "return select(x, 0.0, x < 0.0);",
@@ -16,6 +18,8 @@ const BODIES: Readonly<Record<string, string>> = {
   abs: "return abs(x);",
   silu: "return x * sigmoid(x);",
   gelu: "return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));",
+  erf: "return erf(x);",
+  sign: "if (is_nan(x)) { return x; } if (x == 0.0) { return 0.0; } return select(-1.0, 1.0, x > 0.0);",
   gelu_tanh: "return 0.5 * x * (1.0 + tanh(clamp(0.79788456080286536 * (x + 0.044715 * x * x * x), -20.0, 20.0)));",
 };
 
@@ -27,6 +31,12 @@ fn sigmoid(x: f32) -> f32 {
 }
 fn erf(x: f32) -> f32 {
   let a = abs(x);
+  if (a < 0.5) {
+    let z = x * x;
+    let p = ((((((0.00012055332981789664 * z - 0.0008548327023450852) * z + 0.005223977625442188) * z - 0.026866170645131252) * z
+      + 0.11283791670955126) * z - 0.37612638903183754) * z + 1.1283791670955126);
+    return x * p;
+  }
   let t = 1.0 / (1.0 + 0.3275911 * a);
   let p = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
   let y = 1.0 - p * exp(-a * a);
