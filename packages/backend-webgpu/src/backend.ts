@@ -3,7 +3,7 @@ import {
   AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
   type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type Node, type RunOptions, type SourceSpan, type ValueId,
 } from "@attn/core";
-import { BufferPool, readback, upload, writeTensor, type GpuTensor } from "./buffers.js";
+import { BufferPool, readback, upload, WORD, writeTensor, type GpuTensor } from "./buffers.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
 import { PipelineCache, type Kernel, type KernelContext } from "./kernel.js";
 import { getKernel, supportedOps } from "./registry.js";
@@ -56,7 +56,7 @@ export class WebGpuBackend implements Backend {
 
   /**
    * Checks every node against the kernel registry (BackendError naming the first unsupported op and its
-   * `.attn` span), rejects graphs with `updates`, then uploads the parameters and constants once.
+   * `.attn` span), then uploads the parameters and constants once.
    */
   async compile(graph: Graph, opts: CompileOptions): Promise<WebGpuExecutable> {
     for (const node of graph.nodes) {
@@ -64,7 +64,6 @@ export class WebGpuBackend implements Backend {
         throw new BackendError(`the webgpu backend has no WGSL kernel for op "${node.op}" yet (in graph ${graph.name})`, node.span);
       }
     }
-    if (graph.updates?.length) throw new BackendError(`${graph.name} updates parameters: training on WebGPU comes with the backward kernels`);
     for (const p of graph.params) {
       const type = graph.values[p.value].type;
       const t = opts.params.get(p.name);
@@ -150,7 +149,8 @@ export class WebGpuExecutable implements Executable {
     const encoder = this.device.createCommandEncoder();
     const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants };
     try {
-      for (const step of this.schedule(ids)) {
+      const updates = g.updates ?? [];
+      for (const step of this.schedule([...ids, ...updates.map((u) => u.value)])) {
         const node = step.node;
         const ins = node.inputs.map((id) => (id === null ? null : vals.get(id)!));
         const ctx: KernelContext = { ...base, op: node.op };
@@ -166,12 +166,12 @@ export class WebGpuExecutable implements Executable {
           vals.delete(id);
         }
       }
+      const { results, held } = this.recordUpdates(encoder, ids.map((id) => vals.get(id)!), updates.map((u) => vals.get(u.value)!));
       this.device.queue.submit([encoder.finish()]);
-      const results = ids.map((id) => vals.get(id)!);
       await popScope();
       const host = await readback(this.device, results);
       if (this.gpu.lost) throw this.gpu.lost;
-      for (const t of new Set([...owned, ...results])) this.pool.release(t);
+      for (const t of new Set([...owned, ...results, ...held])) this.pool.release(t);
       const out: Record<string, Tensor> = {};
       names.forEach((n, i) => (out[n] = host[i]));
       return out;
@@ -179,6 +179,35 @@ export class WebGpuExecutable implements Executable {
       await popScope().catch(() => undefined);
       for (const b of scratch) b.destroy();
     }
+  }
+
+  /**
+   * Records `graph.updates` after the run's kernels: each update's value is copied into its parameter's
+   * resident buffer, so weights and optimizer state stay on the device across steps. Every read of the run
+   * was recorded before these copies, so it saw the old values (docs/ir.md). Two aliasing cases need a
+   * staging copy first: a requested output held in an updated parameter's buffer (it must show the value
+   * from before the run, and is read back only after the copies), and an update value held in another
+   * updated parameter's buffer (a swap would otherwise read a buffer an earlier copy overwrote). A value
+   * that already is its parameter's buffer (an optimizer state passed through) needs no copy. Returns the
+   * outputs to read back and the tensors to release once they are read.
+   */
+  private recordUpdates(encoder: GPUCommandEncoder, outputs: GpuTensor[], values: GpuTensor[]): { results: GpuTensor[]; held: GpuTensor[] } {
+    if (!values.length) return { results: outputs, held: [] };
+    const targets = this.graph.updates!.map((u) => this.params.get(this.graph.params.find((p) => p.name === u.param)!.value)!);
+    const overwritten = new Set(targets.map((t) => t.storage));
+    const held: GpuTensor[] = [...values];
+    const stage = (t: GpuTensor) => {
+      const copy = this.pool.tensor(t.dtype, t.shape);
+      if (t.size > 0) encoder.copyBufferToBuffer(t.buffer, 0, copy.buffer, 0, t.size * WORD);
+      held.push(copy);
+      return copy;
+    };
+    const results = outputs.map((t) => (overwritten.has(t.storage) ? stage(t) : t));
+    const sources = values.map((v, i) => (v.storage === targets[i].storage ? null : overwritten.has(v.storage) ? stage(v) : v));
+    sources.forEach((v, i) => {
+      if (v && v.size > 0) encoder.copyBufferToBuffer(v.buffer, 0, targets[i].buffer, 0, v.size * WORD);
+    });
+    return { results, held };
   }
 
   /** The steps computing `outputs`: only the nodes they need, each with the values that die after it. */
