@@ -3,7 +3,8 @@
  *   dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)),  dweight = Σ_rows dy ⊙ x̂,  dbias = Σ_rows dy.
  * Two passes, each output element owned by one workgroup (no float atomics in WGSL):
  *  1. one workgroup per row recomputes the row statistics exactly as layer_norm does (`row_stats`),
- *     reduces mean(g) and mean(g ⊙ x̂) together, writes dx, and keeps (mean, rstd) in a scratch buffer;
+ *     reduces mean(g) and mean(g ⊙ x̂) together, writes dx, and keeps the statistics (shift, mean − shift,
+ *     rstd) in a scratch buffer;
  *  2. one workgroup per column j reduces dy ⊙ x̂ and dy over the rows with those saved statistics, so
  *     the weight and bias gradients are tree sums over the rows rather than one long serial sum.
  */
@@ -30,14 +31,14 @@ fn g_at(base: u32, j: u32) -> f32 { return DY[base + j]${weight ? " * Wt[j]" : "
   var part = vec2<f32>(0.0, 0.0);
   for (var j = lid.x; j < D; j += ${RED_WG}u) {
     let g = g_at(base, j);
-    part += vec2<f32>(g, g * (X[base + j] - st.x) * st.y);
+    part += vec2<f32>(g, g * row_xhat(X[base + j], st));
   }
   let m = wg_sum2(lid.x, part) / f32(D);
   for (var j = lid.x; j < D; j += ${RED_WG}u) {
-    let h = (X[base + j] - st.x) * st.y;
-    DX[base + j] = st.y * (g_at(base, j) - m.x - h * m.y);
+    let h = row_xhat(X[base + j], st);
+    DX[base + j] = st.z * (g_at(base, j) - m.x - h * m.y);
   }
-  if (lid.x == 0u) { Stats[2u * w] = st.x; Stats[2u * w + 1u] = st.y; }
+  if (lid.x == 0u) { Stats[3u * w] = st.x; Stats[3u * w + 1u] = st.y; Stats[3u * w + 2u] = st.z; }
 }`;
 }
 
@@ -55,7 +56,8 @@ const COLUMN_WGSL = `${WGSL_UNIFORMS}${WGSL_WG_SUM}
   var part = vec2<f32>(0.0, 0.0);
   for (var r = lid.x; r < rows; r += ${RED_WG}u) {
     let up = DY[r * D + w];
-    part += vec2<f32>(up * (X[r * D + w] - Stats[2u * r]) * Stats[2u * r + 1u], up);
+    let h = ((X[r * D + w] - Stats[3u * r]) - Stats[3u * r + 1u]) * Stats[3u * r + 2u];
+    part += vec2<f32>(up * h, up);
   }
   let t = wg_sum2(lid.x, part);
   if (lid.x == 0u) { DW[w] = t.x; DB[w] = t.y; }
@@ -71,7 +73,7 @@ export const layerNormGradKernel: Kernel = (inputs, attrs, ctx) => {
   const dw = ctx.pool.tensor("float32", outputs[1].shape);
   const db = ctx.pool.tensor("float32", outputs[2].shape);
   if (D === 0) return [dx, dw, db];
-  const stats = ctx.pool.tensor("float32", [rows, 2]);
+  const stats = ctx.pool.tensor("float32", [rows, 3]);
   if (rows > 0) {
     const tensors = [x!, dy!, dx, stats, ...(w ? [w] : [])];
     dispatch(ctx, `layer_norm_grad:rows:${w ? "w" : ""}`, () => rowShader(!!w), tensors, [rows, D, f32Bits(a.eps)], workgroupsFor(rows));
