@@ -54,7 +54,9 @@ export function maskWords(op: string, mask: GpuTensor | null, scores: readonly n
  * WGSL for the masking helpers, reading {@link maskWords} at uniform word `base`; `binding` is the mask
  * buffer's binding, or null when the node has no mask input (then only causal / window apply).
  *
- * - `key_lo(i, tk)`, `key_hi(i, tk)`: query i's visible key range [lo, hi) (empty as lo = hi = 0).
+ * - `key_lo(i, tk)`, `key_hi(i, tk)`: query i's visible key range [lo, hi) (empty as lo = hi = 0);
+ *   `key_lo_raw` / `key_hi_raw` are the same bounds unclamped: both are non-decreasing in i, so a tile of
+ *   queries q0..q1 sees at most keys [key_lo_raw(q0), key_hi_raw(q1)).
  * - `mask_base(b)`: offset of flattened batch b's [Tq, Tk] block in the mask.
  * - `visible(mb, i, j, tk)`: key j is in range and not masked (mb from `mask_base`).
  */
@@ -62,12 +64,10 @@ export function wgslMask(base: number, binding: number | null): string {
   const decl = binding === null ? "" : `@group(0) @binding(${binding}) var<storage, read> M: array<u32>;\n`;
   const maskTest = binding === null ? "false" : `M[mb + i * u(${base + 2}u) + j * u(${base + 3}u)] != 0u`;
   return `${decl}
-fn key_lo(i: u32, tk: u32) -> u32 {
+fn key_lo_raw(i: u32) -> u32 {
   let w = u(${base + 1}u);
-  var lo = 0u;
-  if (w != 0xffffffffu && i > w) { lo = i - w; }
-  if (lo >= key_hi_raw(i, tk)) { return 0u; }
-  return lo;
+  if (w != 0xffffffffu && i > w) { return i - w; }
+  return 0u;
 }
 fn key_hi_raw(i: u32, tk: u32) -> u32 {
   let w = u(${base + 1}u);
@@ -76,13 +76,13 @@ fn key_hi_raw(i: u32, tk: u32) -> u32 {
   else if (w < tk) { hi = min(hi, i + w + 1u); } // w ≥ tk cannot cut (and i + w + 1 could wrap)
   return hi;
 }
+fn key_lo(i: u32, tk: u32) -> u32 {
+  let lo = key_lo_raw(i);
+  return select(0u, lo, lo < key_hi_raw(i, tk));
+}
 fn key_hi(i: u32, tk: u32) -> u32 {
-  let w = u(${base + 1}u);
   let hi = key_hi_raw(i, tk);
-  var lo = 0u;
-  if (w != 0xffffffffu && i > w) { lo = i - w; }
-  if (lo >= hi) { return 0u; }
-  return hi;
+  return select(0u, hi, key_lo_raw(i) < hi);
 }
 fn mask_base(b: u32) -> u32 {
   var r = b;
