@@ -25,6 +25,8 @@ interface Step {
   readonly kernel: Kernel;
   /** Values whose last reader is this node (or that nobody reads): back to the pool after it. */
   readonly release: readonly ValueId[];
+  /** Per node output: whether a later step reads it or the run requests it. */
+  readonly used: readonly boolean[];
 }
 
 /**
@@ -153,7 +155,7 @@ export class WebGpuExecutable implements Executable {
       for (const step of this.schedule([...ids, ...updates.map((u) => u.value)])) {
         const node = step.node;
         const ins = node.inputs.map((id) => (id === null ? null : vals.get(id)!));
-        const ctx: KernelContext = { ...base, op: node.op };
+        const ctx: KernelContext = { ...base, op: node.op, outputUsed: (i) => step.used[i] ?? true };
         let outs: GpuTensor[];
         try {
           outs = step.kernel(ins, node.attrs, ctx);
@@ -215,7 +217,10 @@ export class WebGpuExecutable implements Executable {
     const key = outputs.join(",");
     const cached = this.schedules.get(key);
     if (cached) return cached;
-    const steps = planLiveness(this.graph, outputs, this.params.keys()).map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release }));
+    const planned = planLiveness(this.graph, outputs, this.params.keys());
+    const read = new Set<ValueId>(outputs);
+    for (const { node } of planned) for (const i of node.inputs) if (i !== null) read.add(i);
+    const steps = planned.map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release, used: node.outputs.map((o) => read.has(o)) }));
     this.schedules.set(key, steps);
     return steps;
   }

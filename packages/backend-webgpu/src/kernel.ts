@@ -34,6 +34,12 @@ export interface KernelContext {
   readonly scratch: GPUBuffer[];
   /** Device tensors of `constant` nodes, uploaded once at compile time, by attrs object. */
   readonly constants: ReadonlyMap<Attrs, GpuTensor>;
+  /**
+   * Whether output `i` of this node is read later in the run or requested (absent: assume every output
+   * is). A kernel may return an empty placeholder for an output nobody reads, to skip expensive work
+   * (attention skips its [Tq, Tk] weights).
+   */
+  readonly outputUsed?: (i: number) => boolean;
 }
 
 /** A kernel records the work of one node and returns one device tensor per node output. */
