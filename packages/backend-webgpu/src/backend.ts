@@ -1,31 +1,13 @@
 /// <reference types="webgpu" />
 import {
-  AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
-  type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type Node, type RunOptions, type SourceSpan, type ValueId,
+  BackendError, Tensor, allocArray, bindFeeds, formatType, paramForWrite, requestedOutputs,
+  type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type RunOptions, type ValueId,
 } from "@attn/core";
 import { BufferPool, readback, upload, writeTensor, type GpuTensor } from "./buffers.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
-import { PipelineCache, type Kernel, type KernelContext } from "./kernel.js";
+import { PipelineCache } from "./kernel.js";
+import { allNodes, firstUnsupported, planSteps, recordSteps, type Step } from "./record.js";
 import { getKernel, supportedOps } from "./registry.js";
-
-/** Attaches `node`'s op and `.attn` span to an error raised while recording it. */
-function locate(e: unknown, node: Node): Error {
-  if (e instanceof AttnError) {
-    if (e.span) return e;
-    const Ctor = e.constructor as new (message: string, span?: SourceSpan) => AttnError;
-    return new Ctor(e.detail.startsWith(`${node.op}`) ? e.detail : `${node.op}: ${e.detail}`, node.span);
-  }
-  const err = new BackendError(`${node.op}: ${e instanceof Error ? e.message : String(e)}`, node.span);
-  Object.defineProperty(err, "cause", { value: e, enumerable: false });
-  return err;
-}
-
-interface Step {
-  readonly node: Node;
-  readonly kernel: Kernel;
-  /** Values whose last reader is this node (or that nobody reads): back to the pool after it. */
-  readonly release: readonly ValueId[];
-}
 
 /**
  * The WebGPU backend: WGSL compute kernels over device-resident float32 / int32 / bool (u32) buffers. One
@@ -59,11 +41,8 @@ export class WebGpuBackend implements Backend {
    * `.attn` span), rejects graphs with `updates`, then uploads the parameters and constants once.
    */
   async compile(graph: Graph, opts: CompileOptions): Promise<WebGpuExecutable> {
-    for (const node of graph.nodes) {
-      if (!getKernel(node.op) || Object.values(node.attrs).some(isGraph)) {
-        throw new BackendError(`the webgpu backend has no WGSL kernel for op "${node.op}" yet (in graph ${graph.name})`, node.span);
-      }
-    }
+    const missing = firstUnsupported(graph);
+    if (missing) throw new BackendError(`the webgpu backend has no WGSL kernel for op "${missing.node.op}" yet (in graph ${missing.graph.name})`, missing.node.span);
     if (graph.updates?.length) throw new BackendError(`${graph.name} updates parameters: training on WebGPU comes with the backward kernels`);
     for (const p of graph.params) {
       const type = graph.values[p.value].type;
@@ -103,7 +82,7 @@ export class WebGpuExecutable implements Executable {
     this.pool = new BufferPool(this.device);
     this.pipelines = new PipelineCache(this.device);
     for (const p of graph.params) this.params.set(p.value, upload(this.device, this.pool, params.get(p.name)!, true));
-    for (const n of graph.nodes) {
+    for (const n of allNodes(graph)) {
       if (n.op !== "constant") continue;
       const { dtype, data, shape } = n.attrs.value as unknown as ConstantValue;
       const host = allocArray(dtype, data.length);
@@ -148,24 +127,10 @@ export class WebGpuExecutable implements Executable {
       if (err) throw new BackendError(`WebGPU validation error while running ${g.name}: ${err.message}`);
     };
     const encoder = this.device.createCommandEncoder();
-    const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants };
+    const paramsByName = new Map(g.params.map((p) => [p.name, this.params.get(p.value)!]));
+    const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants, paramsByName };
     try {
-      for (const step of this.schedule(ids)) {
-        const node = step.node;
-        const ins = node.inputs.map((id) => (id === null ? null : vals.get(id)!));
-        const ctx: KernelContext = { ...base, op: node.op };
-        let outs: GpuTensor[];
-        try {
-          outs = step.kernel(ins, node.attrs, ctx);
-        } catch (e) {
-          throw locate(e, node);
-        }
-        node.outputs.forEach((o, i) => vals.set(o, outs[i]));
-        for (const id of step.release) {
-          this.pool.release(vals.get(id)!);
-          vals.delete(id);
-        }
-      }
+      recordSteps(this.schedule(ids), vals, base);
       this.device.queue.submit([encoder.finish()]);
       const results = ids.map((id) => vals.get(id)!);
       await popScope();
@@ -186,7 +151,7 @@ export class WebGpuExecutable implements Executable {
     const key = outputs.join(",");
     const cached = this.schedules.get(key);
     if (cached) return cached;
-    const steps = planLiveness(this.graph, outputs, this.params.keys()).map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release }));
+    const steps = planSteps(this.graph, outputs, this.params.keys());
     this.schedules.set(key, steps);
     return steps;
   }

@@ -1,5 +1,5 @@
 /// <reference types="webgpu" />
-import { BackendError, inferNode, type Attrs, type DType, type ShapeEnv } from "@attn/core";
+import { BackendError, inferNode, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
 import { USAGE_UNIFORM, type BufferPool, type GpuTensor } from "./buffers.js";
 
 /** Compute pipelines by key: op plus shape class (dtype, variant), never the concrete sizes (those are uniforms). */
@@ -34,6 +34,11 @@ export interface KernelContext {
   readonly scratch: GPUBuffer[];
   /** Device tensors of `constant` nodes, uploaded once at compile time, by attrs object. */
   readonly constants: ReadonlyMap<Attrs, GpuTensor>;
+  /**
+   * Records a subgraph (a scan body) on `inputs` into the same encoder; the inputs stay the caller's,
+   * and each returned tensor is one new reference the caller must release. Set by the run's recorder.
+   */
+  readonly runGraph?: (body: Graph, inputs: readonly GpuTensor[]) => GpuTensor[];
 }
 
 /** A kernel records the work of one node and returns one device tensor per node output. */
