@@ -1,33 +1,13 @@
 /// <reference types="webgpu" />
 import {
-  AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
-  type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type Node, type RunOptions, type SourceSpan, type ValueId,
+  BackendError, Tensor, allocArray, bindFeeds, formatType, paramForWrite, requestedOutputs,
+  type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type RunOptions, type ValueId,
 } from "@attn/core";
 import { BufferPool, readback, upload, WORD, writeTensor, type GpuTensor } from "./buffers.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
-import { PipelineCache, type Kernel, type KernelContext } from "./kernel.js";
+import { PipelineCache } from "./kernel.js";
+import { allNodes, firstUnsupported, planSteps, recordSteps, type Step } from "./record.js";
 import { getKernel, supportedOps } from "./registry.js";
-
-/** Attaches `node`'s op and `.attn` span to an error raised while recording it. */
-function locate(e: unknown, node: Node): Error {
-  if (e instanceof AttnError) {
-    if (e.span) return e;
-    const Ctor = e.constructor as new (message: string, span?: SourceSpan) => AttnError;
-    return new Ctor(e.detail.startsWith(`${node.op}`) ? e.detail : `${node.op}: ${e.detail}`, node.span);
-  }
-  const err = new BackendError(`${node.op}: ${e instanceof Error ? e.message : String(e)}`, node.span);
-  Object.defineProperty(err, "cause", { value: e, enumerable: false });
-  return err;
-}
-
-interface Step {
-  readonly node: Node;
-  readonly kernel: Kernel;
-  /** Values whose last reader is this node (or that nobody reads): back to the pool after it. */
-  readonly release: readonly ValueId[];
-  /** Per node output: whether a later step reads it or the run requests it. */
-  readonly used: readonly boolean[];
-}
 
 /**
  * The WebGPU backend: WGSL compute kernels over device-resident float32 / int32 / bool (u32) buffers. One
@@ -61,11 +41,8 @@ export class WebGpuBackend implements Backend {
    * `.attn` span), then uploads the parameters and constants once.
    */
   async compile(graph: Graph, opts: CompileOptions): Promise<WebGpuExecutable> {
-    for (const node of graph.nodes) {
-      if (!getKernel(node.op) || Object.values(node.attrs).some(isGraph)) {
-        throw new BackendError(`the webgpu backend has no WGSL kernel for op "${node.op}" yet (in graph ${graph.name})`, node.span);
-      }
-    }
+    const missing = firstUnsupported(graph);
+    if (missing) throw new BackendError(`the webgpu backend has no WGSL kernel for op "${missing.node.op}" yet (in graph ${missing.graph.name})`, missing.node.span);
     for (const p of graph.params) {
       const type = graph.values[p.value].type;
       const t = opts.params.get(p.name);
@@ -102,9 +79,9 @@ export class WebGpuExecutable implements Executable {
   ) {
     this.device = gpu.device;
     this.pool = new BufferPool(this.device);
-    this.pipelines = new PipelineCache(this.device);
+    this.pipelines = PipelineCache.for(this.device);
     for (const p of graph.params) this.params.set(p.value, upload(this.device, this.pool, params.get(p.name)!, true));
-    for (const n of graph.nodes) {
+    for (const n of allNodes(graph)) {
       if (n.op !== "constant") continue;
       const { dtype, data, shape } = n.attrs.value as unknown as ConstantValue;
       const host = allocArray(dtype, data.length);
@@ -149,25 +126,11 @@ export class WebGpuExecutable implements Executable {
       if (err) throw new BackendError(`WebGPU validation error while running ${g.name}: ${err.message}`);
     };
     const encoder = this.device.createCommandEncoder();
-    const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants };
+    const paramsByName = new Map(g.params.map((p) => [p.name, this.params.get(p.value)!]));
+    const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants, paramsByName };
     try {
       const updates = g.updates ?? [];
-      for (const step of this.schedule([...ids, ...updates.map((u) => u.value)])) {
-        const node = step.node;
-        const ins = node.inputs.map((id) => (id === null ? null : vals.get(id)!));
-        const ctx: KernelContext = { ...base, op: node.op, outputUsed: (i) => step.used[i] ?? true };
-        let outs: GpuTensor[];
-        try {
-          outs = step.kernel(ins, node.attrs, ctx);
-        } catch (e) {
-          throw locate(e, node);
-        }
-        node.outputs.forEach((o, i) => vals.set(o, outs[i]));
-        for (const id of step.release) {
-          this.pool.release(vals.get(id)!);
-          vals.delete(id);
-        }
-      }
+      recordSteps(this.schedule([...ids, ...updates.map((u) => u.value)]), vals, base);
       const { results, held } = this.recordUpdates(encoder, ids.map((id) => vals.get(id)!), updates.map((u) => vals.get(u.value)!));
       this.device.queue.submit([encoder.finish()]);
       await popScope();
@@ -217,10 +180,7 @@ export class WebGpuExecutable implements Executable {
     const key = outputs.join(",");
     const cached = this.schedules.get(key);
     if (cached) return cached;
-    const planned = planLiveness(this.graph, outputs, this.params.keys());
-    const read = new Set<ValueId>(outputs);
-    for (const { node } of planned) for (const i of node.inputs) if (i !== null) read.add(i);
-    const steps = planned.map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release, used: node.outputs.map((o) => read.has(o)) }));
+    const steps = planSteps(this.graph, outputs, this.params.keys());
     this.schedules.set(key, steps);
     return steps;
   }

@@ -1,11 +1,22 @@
 /// <reference types="webgpu" />
-import { BackendError, inferNode, type Attrs, type DType, type ShapeEnv } from "@attn/core";
+import { BackendError, inferNode, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
 import { USAGE_UNIFORM, type BufferPool, type GpuTensor } from "./buffers.js";
 
-/** Compute pipelines by key: op plus shape class (dtype, variant), never the concrete sizes (those are uniforms). */
+/**
+ * Compute pipelines by key: op plus shape class (dtype, variant), never the concrete sizes (those are
+ * uniforms). One cache per device, shared by every executable on it: compiling WGSL is the slow part of a
+ * first run (SwiftShader takes 0.1–5 s per pipeline), and the same kernels serve every graph.
+ */
 export class PipelineCache {
+  private static readonly byDevice = new WeakMap<GPUDevice, PipelineCache>();
   private readonly cache = new Map<string, GPUComputePipeline>();
-  constructor(private readonly device: GPUDevice) {}
+  private constructor(private readonly device: GPUDevice) {}
+  /** The cache of `device`. */
+  static for(device: GPUDevice): PipelineCache {
+    let c = PipelineCache.byDevice.get(device);
+    if (!c) PipelineCache.byDevice.set(device, (c = new PipelineCache(device)));
+    return c;
+  }
   get(key: string, wgsl: () => string): GPUComputePipeline {
     let p = this.cache.get(key);
     if (!p) {
@@ -40,6 +51,11 @@ export interface KernelContext {
    * (attention skips its [Tq, Tk] weights).
    */
   readonly outputUsed?: (i: number) => boolean;
+  /**
+   * Records a subgraph (a scan body) on `inputs` into the same encoder; the inputs stay the caller's,
+   * and each returned tensor is one new reference the caller must release. Set by the run's recorder.
+   */
+  readonly runGraph?: (body: Graph, inputs: readonly GpuTensor[]) => GpuTensor[];
 }
 
 /** A kernel records the work of one node and returns one device tensor per node output. */

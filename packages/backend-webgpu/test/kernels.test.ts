@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { GraphBuilder, Tensor, type Attrs, type Graph } from "@attn/core";
+import { ALL_OPS, GraphBuilder, Tensor, defineOp, hasOp, registerOp, type Attrs, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
-import { createWebGpuBackend, type WebGpuExecutable } from "../src/index.js";
+import { createWebGpuBackend, getKernel, type WebGpuExecutable } from "../src/index.js";
 import { requireWebGpu } from "./helpers.js";
 
 /** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
@@ -143,12 +143,20 @@ if (await requireWebGpu("webgpu kernels")) {
       await expect(exe!.writeParams(new Map([["nope", w]]))).rejects.toThrow(/no such parameter/);
     });
 
-    it("names the first unsupported op, and runs graphs with updates (parameters updated on the device)", async () => {
+    it("has a kernel for every op of core's catalogue", () => {
+      expect(ALL_OPS.map((o) => o.name).filter((op) => !getKernel(op))).toEqual([]);
+    });
+
+    it("names the first op without a kernel, and runs graphs with updates (parameters updated on the device)", async () => {
+      // an op only this test registers, so that no backend has a kernel for it
+      if (!hasOp("test_only_identity")) {
+        registerOp(defineOp({ name: "test_only_identity", summary: "test", inputs: [{ name: "x" }], attrs: {}, infer: (_ctx, [x]) => [x!] }) as never);
+      }
       const b = new GraphBuilder("g");
       const x = b.input("x", { dtype: "float32", shape: [2, 3] });
-      const [y] = b.add("erf", [x]);
+      const [y] = b.add("test_only_identity", [x]);
       b.output("y", y);
-      await expect(gpu.compile(b.build(), { params: new Map() })).rejects.toThrow(/no WGSL kernel for op "erf"/);
+      await expect(gpu.compile(b.build(), { params: new Map() })).rejects.toThrow(/no WGSL kernel for op "test_only_identity"/);
       const t = new GraphBuilder("t");
       const p = t.param("p", { dtype: "float32", shape: [2] }, { kind: "zeros" });
       const [q] = t.add("neg", [p]);
