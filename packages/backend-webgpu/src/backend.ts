@@ -3,7 +3,7 @@ import {
   AttnError, BackendError, Tensor, allocArray, bindFeeds, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
   type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type Node, type RunOptions, type SourceSpan, type ValueId,
 } from "@attn/core";
-import { BufferPool, readback, upload, writeTensor, type GpuTensor } from "./buffers.js";
+import { BufferPool, readback, upload, writeTensor, type GpuTensor, type PoolStats } from "./buffers.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
 import { PipelineCache, type Kernel, type KernelContext } from "./kernel.js";
 import { getKernel, supportedOps } from "./registry.js";
@@ -120,6 +120,11 @@ export class WebGpuExecutable implements Executable {
     return this.pool.created;
   }
 
+  /** The buffer pool's counters: buffers created, bytes allocated, live, in use and pooled. */
+  memory(): PoolStats {
+    return this.pool.stats();
+  }
+
   run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
     const r = this.queue.then(() => this.runNow(feeds, opts));
     this.queue = r.catch(() => undefined);
@@ -169,7 +174,7 @@ export class WebGpuExecutable implements Executable {
       this.device.queue.submit([encoder.finish()]);
       const results = ids.map((id) => vals.get(id)!);
       await popScope();
-      const host = await readback(this.device, results);
+      const host = await readback(this.pool, results);
       if (this.gpu.lost) throw this.gpu.lost;
       for (const t of new Set([...owned, ...results])) this.pool.release(t);
       const out: Record<string, Tensor> = {};
@@ -177,7 +182,7 @@ export class WebGpuExecutable implements Executable {
       return out;
     } finally {
       await popScope().catch(() => undefined);
-      for (const b of scratch) b.destroy();
+      this.pool.releaseScratch(scratch);
     }
   }
 
@@ -195,7 +200,7 @@ export class WebGpuExecutable implements Executable {
     this.live();
     await this.queue;
     const ps = this.graph.params;
-    const host = await readback(this.device, ps.map((p) => this.params.get(p.value)!));
+    const host = await readback(this.pool, ps.map((p) => this.params.get(p.value)!));
     return new Map(ps.map((p, i) => [p.name, host[i]]));
   }
 
