@@ -35,6 +35,7 @@ interface Step {
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   private ctx: Promise<GpuContext> | null = null;
+  private current: GpuContext | null = null;
 
   constructor(private readonly opts: DeviceOptions = {}) {}
 
@@ -47,9 +48,13 @@ export class WebGpuBackend implements Backend {
     return supportedOps();
   }
 
-  /** The device context (acquired once; rejects with a one-sentence reason when there is no adapter). */
+  /**
+   * The device context (acquired once, and again after a loss; rejects with a one-sentence reason when
+   * there is no adapter). Executables compiled on a lost device keep throwing its lost error.
+   */
   gpu(): Promise<GpuContext> {
-    this.ctx ??= acquireDevice(this.opts);
+    if (this.current?.lost) this.ctx = this.current = null;
+    this.ctx ??= acquireDevice(this.opts).then((c) => (this.current = c));
     this.ctx.catch(() => (this.ctx = null));
     return this.ctx;
   }
