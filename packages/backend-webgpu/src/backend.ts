@@ -131,9 +131,18 @@ export class WebGpuExecutable implements Executable {
   }
 
   run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
-    const r = this.queue.then(() => this.runNow(feeds, opts));
+    const r = this.queue.then(() => this.runNow(feeds, opts)).catch((e: unknown) => this.lostOr(e));
     this.queue = r.catch(() => undefined);
     return r;
+  }
+
+  /**
+   * Rethrows `e`, or the device's lost error when the device went away under the run (Dawn rejects an
+   * in-flight readback with a bare AbortError; `device.lost` settles a task later).
+   */
+  private async lostOr(e: unknown): Promise<never> {
+    if (!this.gpu.lost) await new Promise((r) => setTimeout(r, 0));
+    throw this.gpu.lost ?? e;
   }
 
   private async runNow(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {

@@ -141,7 +141,11 @@ if (await requireWebGpu("webgpu runtime")) {
       const exe = await backend.compile(graph, { params });
       const before = await exe.run({ x: f32([3, 4], 6) });
       const ctx = await backend.gpu();
+      const inFlight = exe.run({ x: f32([3, 4], 6) }).catch((e: unknown) => e);
       ctx.device.destroy();
+      // a run the loss interrupts may have finished first; if not, it reports the loss
+      const r = await inFlight;
+      if (r instanceof Error) expect(String(r)).toMatch(/the WebGPU device was lost \(destroyed\)/);
       const info = await ctx.device.lost;
       expect(info.reason).toBe("destroyed");
       for (const use of [() => exe.run({ x: f32([3, 4], 6) }), () => exe.readParams(), () => exe.writeParams(params)]) {
