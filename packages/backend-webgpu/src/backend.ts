@@ -3,7 +3,7 @@ import {
   BackendError, Tensor, allocArray, bindFeeds, formatType, paramForWrite, requestedOutputs,
   type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type RunOptions, type ValueId,
 } from "@attn/core";
-import { BufferPool, readback, upload, WORD, writeTensor, type GpuTensor } from "./buffers.js";
+import { BufferPool, readback, upload, WORD, writeTensor, type GpuTensor, type PoolStats } from "./buffers.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
 import { PipelineCache } from "./kernel.js";
 import { allNodes, firstUnsupported, planSteps, recordSteps, type Step } from "./record.js";
@@ -17,6 +17,7 @@ import { getKernel, supportedOps } from "./registry.js";
 export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   private ctx: Promise<GpuContext> | null = null;
+  private current: GpuContext | null = null;
 
   constructor(private readonly opts: DeviceOptions = {}) {}
 
@@ -29,9 +30,13 @@ export class WebGpuBackend implements Backend {
     return supportedOps();
   }
 
-  /** The device context (acquired once; rejects with a one-sentence reason when there is no adapter). */
+  /**
+   * The device context (acquired once, and again after a loss; rejects with a one-sentence reason when
+   * there is no adapter). Executables compiled on a lost device keep throwing its lost error.
+   */
   gpu(): Promise<GpuContext> {
-    this.ctx ??= acquireDevice(this.opts);
+    if (this.current?.lost) this.ctx = this.current = null;
+    this.ctx ??= acquireDevice(this.opts).then((c) => (this.current = c));
     this.ctx.catch(() => (this.ctx = null));
     return this.ctx;
   }
@@ -98,10 +103,24 @@ export class WebGpuExecutable implements Executable {
     return this.pool.created;
   }
 
+  /** The buffer pool's counters: buffers created, bytes allocated, live, in use and pooled. */
+  memory(): PoolStats {
+    return this.pool.stats();
+  }
+
   run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
-    const r = this.queue.then(() => this.runNow(feeds, opts));
+    const r = this.queue.then(() => this.runNow(feeds, opts)).catch((e: unknown) => this.lostOr(e));
     this.queue = r.catch(() => undefined);
     return r;
+  }
+
+  /**
+   * Rethrows `e`, or the device's lost error when the device went away under the run (Dawn rejects an
+   * in-flight readback with a bare AbortError; `device.lost` settles a task later).
+   */
+  private async lostOr(e: unknown): Promise<never> {
+    if (!this.gpu.lost) await new Promise((r) => setTimeout(r, 0));
+    throw this.gpu.lost ?? e;
   }
 
   private async runNow(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {
@@ -134,7 +153,7 @@ export class WebGpuExecutable implements Executable {
       const { results, held } = this.recordUpdates(encoder, ids.map((id) => vals.get(id)!), updates.map((u) => vals.get(u.value)!));
       this.device.queue.submit([encoder.finish()]);
       await popScope();
-      const host = await readback(this.device, results);
+      const host = await readback(this.pool, results);
       if (this.gpu.lost) throw this.gpu.lost;
       for (const t of new Set([...owned, ...results, ...held])) this.pool.release(t);
       const out: Record<string, Tensor> = {};
@@ -142,7 +161,7 @@ export class WebGpuExecutable implements Executable {
       return out;
     } finally {
       await popScope().catch(() => undefined);
-      for (const b of scratch) b.destroy();
+      this.pool.releaseScratch(scratch);
     }
   }
 
@@ -189,7 +208,7 @@ export class WebGpuExecutable implements Executable {
     this.live();
     await this.queue;
     const ps = this.graph.params;
-    const host = await readback(this.device, ps.map((p) => this.params.get(p.value)!));
+    const host = await readback(this.pool, ps.map((p) => this.params.get(p.value)!));
     return new Map(ps.map((p, i) => [p.name, host[i]]));
   }
 

@@ -53,24 +53,99 @@ export function sizeClass(bytes: number): number {
   return c;
 }
 
-/** Storage buffers pooled by size class and reused across nodes and runs. */
+/** The three kinds of buffer a pool hands out, each with its own usage flags and free lists. */
+export type BufferKind = "storage" | "uniform" | "staging";
+
+const USAGES: Readonly<Record<BufferKind, number>> = {
+  storage: USAGE,
+  // uniforms are written with queue.writeBuffer, so they need COPY_DST
+  uniform: USAGE_UNIFORM | USAGE_COPY_DST,
+  staging: USAGE_MAP_READ | USAGE_COPY_DST,
+};
+
+/**
+ * What a pool holds, counted on every createBuffer and destroy (nothing estimated). A workload that
+ * reuses its buffers keeps every figure flat from one run to the next once the pool is warm.
+ */
+export interface PoolStats {
+  /** GPU buffers this pool ever created, of every kind. */
+  readonly buffersCreated: number;
+  /** The same, by kind: storage (tensors), uniform (kernel sizes), staging (readback). */
+  readonly created: Readonly<Record<BufferKind, number>>;
+  /** Bytes of every buffer this pool ever created (destroyed ones included). */
+  readonly bytesAllocated: number;
+  /** Buffers that exist now (created and not destroyed). */
+  readonly buffersLive: number;
+  /** Bytes of the buffers that exist now: in use plus pooled. */
+  readonly bytesLive: number;
+  /** Bytes held by tensors, uniforms or readbacks right now (parameters and constants included). */
+  readonly bytesInUse: number;
+  /** Bytes sitting in the free lists, ready for reuse. */
+  readonly bytesPooled: number;
+}
+
+/**
+ * Every GPU buffer an executable uses, pooled by kind and size class and reused across nodes and runs:
+ * storage buffers for tensors, 128-byte uniform buffers for kernel sizes (one per dispatch, returned
+ * when the run completes), and mappable staging buffers for readback. Nothing is created per run once
+ * the pool is warm, and {@link BufferPool.destroy} releases everything.
+ */
 export class BufferPool {
-  private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly all = new Set<GPUBuffer>();
-  /** Buffers created (not reused) so far; tests read it to check reuse. */
-  created = 0;
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly kinds = new Map<GPUBuffer, BufferKind>();
+  private readonly createdBy: Record<BufferKind, number> = { storage: 0, uniform: 0, staging: 0 };
+  private bytesEver = 0;
+  private bytesNow = 0;
+  private bytesFree = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
-  /** A buffer of at least `bytes` bytes (contents undefined). */
-  acquire(bytes: number): GPUBuffer {
+  /** Buffers created (not reused) so far, of every kind; tests read it to check reuse. */
+  get created(): number {
+    return this.createdBy.storage + this.createdBy.uniform + this.createdBy.staging;
+  }
+
+  /** The pool's counters now. */
+  stats(): PoolStats {
+    return {
+      buffersCreated: this.created,
+      created: { ...this.createdBy },
+      bytesAllocated: this.bytesEver,
+      buffersLive: this.kinds.size,
+      bytesLive: this.bytesNow,
+      bytesInUse: this.bytesNow - this.bytesFree,
+      bytesPooled: this.bytesFree,
+    };
+  }
+
+  private take(kind: BufferKind, bytes: number): GPUBuffer {
     const c = sizeClass(bytes);
-    const b = this.free.get(c)?.pop();
-    if (b) return b;
-    this.created++;
-    const buf = this.device.createBuffer({ size: c, usage: USAGE });
-    this.all.add(buf);
+    const b = this.free.get(`${kind}:${c}`)?.pop();
+    if (b) {
+      this.bytesFree -= b.size;
+      return b;
+    }
+    const buf = this.device.createBuffer({ size: c, usage: USAGES[kind] });
+    this.createdBy[kind]++;
+    this.bytesEver += c;
+    this.bytesNow += c;
+    this.kinds.set(buf, kind);
     return buf;
+  }
+
+  private give(b: GPUBuffer): void {
+    const kind = this.kinds.get(b);
+    if (!kind) return; // destroyed with the pool, or never ours
+    const key = `${kind}:${b.size}`;
+    const list = this.free.get(key) ?? [];
+    list.push(b);
+    this.free.set(key, list);
+    this.bytesFree += b.size;
+  }
+
+  /** A storage buffer of at least `bytes` bytes (contents undefined). */
+  acquire(bytes: number): GPUBuffer {
+    return this.take("storage", bytes);
   }
 
   /** A new device tensor of `dtype` and `shape` with pooled storage. */
@@ -82,16 +157,62 @@ export class BufferPool {
   release(t: GpuTensor): void {
     const s = t.storage;
     if (s.pinned || --s.refs > 0) return;
-    const list = this.free.get(s.buffer.size) ?? [];
-    list.push(s.buffer);
-    this.free.set(s.buffer.size, list);
+    this.give(s.buffer);
   }
 
-  /** Destroys every buffer this pool created. */
+  /**
+   * A uniform buffer holding `words`, written through the queue (so it lands before any later submit).
+   * It stays out of the pool until {@link BufferPool.releaseScratch} (the end of the run).
+   */
+  uniform(words: Uint32Array): GPUBuffer {
+    const b = this.take("uniform", words.byteLength);
+    this.device.queue.writeBuffer(b, 0, words);
+    return b;
+  }
+
+  /**
+   * Ends a run's scratch: the pool's uniform and staging buffers go back to the free lists; any other
+   * buffer a kernel put there (created outside the pool) is destroyed, as before pooling.
+   */
+  releaseScratch(buffers: readonly GPUBuffer[]): void {
+    for (const b of buffers) {
+      if (this.kinds.has(b)) this.give(b);
+      else b.destroy();
+    }
+  }
+
+  /** Reads device tensors back to host tensors: one submit, one pooled staging buffer each. */
+  async readback(ts: readonly GpuTensor[]): Promise<Tensor[]> {
+    const enc = this.device.createCommandEncoder();
+    const staging = ts.map((t) => {
+      const s = this.take("staging", Math.max(t.size * WORD, WORD));
+      if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, s, 0, t.size * WORD);
+      return s;
+    });
+    this.device.queue.submit([enc.finish()]);
+    try {
+      const out: Tensor[] = [];
+      for (let i = 0; i < ts.length; i++) {
+        const s = staging[i];
+        await s.mapAsync(MAP_READ);
+        const raw = s.getMappedRange().slice(0, ts[i].size * WORD);
+        s.unmap();
+        out.push(hostTensor(ts[i], raw));
+      }
+      return out;
+    } finally {
+      // a failed map (lost device) leaves the buffer unmapped or pending; either way it can go back
+      for (const s of staging) if (s.mapState === "unmapped") this.give(s);
+    }
+  }
+
+  /** Destroys every buffer this pool created; the counters of live bytes drop to zero. */
   destroy(): void {
-    for (const b of this.all) b.destroy();
-    this.all.clear();
+    for (const b of this.kinds.keys()) b.destroy();
+    this.kinds.clear();
     this.free.clear();
+    this.bytesNow = 0;
+    this.bytesFree = 0;
   }
 }
 
@@ -120,30 +241,27 @@ export function writeTensor(device: GPUDevice, g: GpuTensor, t: Tensor): void {
   if (t.size > 0) device.queue.writeBuffer(g.buffer, 0, words(t));
 }
 
-/** Reads device tensors back to host tensors (one submit, one staging buffer each). */
-export async function readback(device: GPUDevice, ts: readonly GpuTensor[]): Promise<Tensor[]> {
-  const enc = device.createCommandEncoder();
-  const staging = ts.map((t) => {
-    const bytes = Math.max(t.size * WORD, WORD);
-    const s = device.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
-    if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, s, 0, t.size * WORD);
-    return s;
-  });
-  device.queue.submit([enc.finish()]);
-  const out: Tensor[] = [];
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i];
-    const s = staging[i];
-    await s.mapAsync(MAP_READ);
-    const raw = s.getMappedRange().slice(0, t.size * WORD);
-    s.unmap();
-    s.destroy();
-    const data = allocArray(t.dtype, t.size);
-    if (t.dtype === "bool") {
-      const u = new Uint32Array(raw);
-      for (let k = 0; k < u.length; k++) data[k] = u[k] ? 1 : 0;
-    } else data.set(t.dtype === "int32" ? new Int32Array(raw) : new Float32Array(raw));
-    out.push(new Tensor(t.dtype, t.shape, data));
+/** A host tensor of `t`'s dtype and shape from its raw 32-bit words (bool narrows to one byte). */
+function hostTensor(t: GpuTensor, raw: ArrayBuffer): Tensor {
+  const data = allocArray(t.dtype, t.size);
+  if (t.dtype === "bool") {
+    const u = new Uint32Array(raw);
+    for (let k = 0; k < u.length; k++) data[k] = u[k] ? 1 : 0;
+  } else data.set(t.dtype === "int32" ? new Int32Array(raw) : new Float32Array(raw));
+  return new Tensor(t.dtype, t.shape, data);
+}
+
+/**
+ * Reads device tensors back to host tensors. Given a pool, through its pooled staging buffers (counted,
+ * see {@link BufferPool.readback}); given a bare device, through throwaway staging buffers destroyed
+ * after the copy (for callers without a pool).
+ */
+export async function readback(from: BufferPool | GPUDevice, ts: readonly GpuTensor[]): Promise<Tensor[]> {
+  if (from instanceof BufferPool) return from.readback(ts);
+  const pool = new BufferPool(from);
+  try {
+    return await pool.readback(ts);
+  } finally {
+    pool.destroy();
   }
-  return out;
 }

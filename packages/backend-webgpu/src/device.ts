@@ -10,7 +10,12 @@ const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 /** A GPUDevice with what the backend learned about it. */
 export interface GpuContext {
   readonly device: GPUDevice;
-  /** Optional features found and enabled (recorded, never required): `shader-f16`, `subgroups`. */
+  /**
+   * Optional features found on the adapter and enabled (never required): `subgroups` selects the
+   * subgroup variants of the row reductions (softmax) when their pipelines are built; `shader-f16` is
+   * only recorded: every kernel computes in f32 (SwiftShader has no f16, and the conformance tolerances
+   * are f32's).
+   */
   readonly features: ReadonlySet<string>;
   /** The adapter's description (vendor, architecture, whether it is a software fallback). */
   readonly adapterInfo: string;
@@ -22,9 +27,19 @@ export interface GpuContext {
 export interface DeviceOptions {
   /** A GPU object to use (default: `navigator.gpu` in browsers, the `webgpu` package in Node). */
   readonly gpu?: GPU;
+  /**
+   * The optional features to enable when the adapter has them (default: all of
+   * {@link OPTIONAL_FEATURES}). `[]` keeps every kernel on its portable path (tests use it to run the
+   * workgroup-memory fallbacks on an adapter that has subgroups).
+   */
+  readonly features?: readonly OptionalFeature[];
 }
 
-const OPTIONAL_FEATURES = ["shader-f16", "subgroups"] as const;
+/** The optional features the backend asks for: it uses them when present and runs without them. */
+export const OPTIONAL_FEATURES = ["shader-f16", "subgroups"] as const;
+
+/** One of {@link OPTIONAL_FEATURES}. */
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
 
 let nodeGpu: Promise<GPU | null> | null = null;
 
@@ -64,7 +79,11 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
   const gpu = opts.gpu ?? (await findGpu());
   const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
   if (!adapter) throw new BackendError(NO_ADAPTER_MESSAGE);
-  const features = new Set<string>(OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)));
+  const wanted = opts.features ?? OPTIONAL_FEATURES;
+  for (const f of wanted) {
+    if (!(OPTIONAL_FEATURES as readonly string[]).includes(f)) throw new BackendError(`unknown optional WebGPU feature "${f}" (known: ${OPTIONAL_FEATURES.join(", ")})`);
+  }
+  const features = new Set<string>(wanted.filter((f) => adapter.features.has(f)));
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: [...features] as GPUFeatureName[],
@@ -81,8 +100,10 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     adapterInfo: [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") + (info.isFallbackAdapter ? " (fallback adapter)" : ""),
     lost: null,
   };
+  // Once lost, a device never comes back: every later use of this context throws this error (the
+  // backend acquires a fresh device for later compiles).
   void device.lost.then((e) => {
-    ctx.lost = new BackendError(`the WebGPU device was lost (${e.reason}): ${e.message || "no message"}`);
+    ctx.lost = new BackendError(`the WebGPU device was lost (${e.reason}): ${e.message || "no message"}; compile the graph again to continue on a new device`);
   });
   return ctx;
 }

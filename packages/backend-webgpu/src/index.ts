@@ -6,6 +6,6 @@
  * @packageDocumentation
  */
 export { WebGpuBackend, WebGpuExecutable, createWebGpuBackend } from "./backend.js";
-export { NO_ADAPTER_MESSAGE, acquireDevice, webgpuAvailable, type DeviceOptions, type GpuContext } from "./device.js";
-export { BufferPool, GpuTensor, sizeClass } from "./buffers.js";
+export { NO_ADAPTER_MESSAGE, OPTIONAL_FEATURES, acquireDevice, webgpuAvailable, type DeviceOptions, type GpuContext, type OptionalFeature } from "./device.js";
+export { BufferPool, GpuTensor, sizeClass, type BufferKind, type PoolStats } from "./buffers.js";
 export { getKernel, supportedOps } from "./registry.js";

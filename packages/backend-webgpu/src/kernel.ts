@@ -1,6 +1,6 @@
 /// <reference types="webgpu" />
 import { BackendError, inferNode, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
-import { USAGE_UNIFORM, type BufferPool, type GpuTensor } from "./buffers.js";
+import type { BufferPool, GpuTensor } from "./buffers.js";
 
 /**
  * Compute pipelines by key: op plus shape class (dtype, variant), never the concrete sizes (those are
@@ -41,7 +41,10 @@ export interface KernelContext {
   readonly encoder: GPUCommandEncoder;
   /** Symbol bindings of this run. */
   readonly env: ShapeEnv;
-  /** Uniform buffers created for this run (destroyed when it completes). */
+  /**
+   * Scratch buffers of this run, handed to `BufferPool.releaseScratch` when it completes: pooled uniform
+   * buffers go back to the pool, any other buffer is destroyed.
+   */
   readonly scratch: GPUBuffer[];
   /** Device tensors of `constant` nodes, uploaded once at compile time, by attrs object. */
   readonly constants: ReadonlyMap<Attrs, GpuTensor>;
@@ -108,9 +111,8 @@ export function dispatch(
   const words = new Uint32Array(UNIFORM_WORDS);
   if (uniforms.length > UNIFORM_WORDS) throw new BackendError(`${ctx.op}: too many uniform words (${uniforms.length})`);
   for (let k = 0; k < uniforms.length; k++) words[k] = uniforms[k];
-  const ub = ctx.device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM, mappedAtCreation: true });
-  new Uint32Array(ub.getMappedRange()).set(words);
-  ub.unmap();
+  // pooled: the run hands its uniform buffers back when it completes, so steady runs create none
+  const ub = ctx.pool.uniform(words);
   ctx.scratch.push(ub);
   const bind = ctx.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),

@@ -2,6 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { ConformanceCase } from "./cases.js";
+import { parseCases, sortCases } from "./parse.js";
 
 /** The fixtures folder shipped with this package. */
 export const FIXTURES_DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -12,23 +13,9 @@ export async function loadCases(dir: string = FIXTURES_DIR): Promise<Conformance
   for (const sub of ["ops", "models"]) {
     const folder = join(dir, sub);
     const files = (await readdir(folder)).filter((f) => f.endsWith(".json")).sort();
-    for (const f of files) {
-      const parsed: unknown = JSON.parse(await readFile(join(folder, f), "utf8"));
-      const list = Array.isArray(parsed) ? parsed : [parsed];
-      for (const c of list as ConformanceCase[]) {
-        if (!c || typeof c.name !== "string" || (c.kind !== "op" && c.kind !== "model")) {
-          throw new Error(`${sub}/${f}: every case needs a "name" and a "kind" of "op" or "model"`);
-        }
-        out.push(c);
-      }
-    }
+    for (const f of files) out.push(...parseCases(JSON.parse(await readFile(join(folder, f), "utf8")), `${sub}/${f}`));
   }
-  const seen = new Set<string>();
-  for (const c of out) {
-    if (seen.has(c.name)) throw new Error(`two conformance cases are named "${c.name}"`);
-    seen.add(c.name);
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return sortCases(out);
 }
 
 /** Reads a weights file that a model case names (relative to `fixtures/models`). */

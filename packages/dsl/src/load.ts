@@ -61,7 +61,10 @@ export async function loadProgram(
   entry: string | { path: string; text: string },
   options: LoadOptions = {},
 ): Promise<LoadResult> {
-  const reader = options.reader ?? (await nodeReader());
+  // node:fs only when a file must actually be read: a source given as text with no imports (what browsers
+  // compile) never loads it.
+  let reader = options.reader;
+  const fileReader = async () => (reader ??= await nodeReader());
   const entryPath = normalizePath(typeof entry === "string" ? entry : entry.path);
   const sources = new Map<string, string>();
   const files = new Map<string, SourceFile>();
@@ -84,7 +87,7 @@ export async function loadProgram(
         continue;
       }
       if (!files.has(target)) {
-        const imported = await read(reader, target);
+        const imported = await read(await fileReader(), target);
         if (imported === undefined) {
           diagnostics.push(
             createDiagnostic(Diagnostics.ImportNotFound, { path: decl.path }, decl.pathSpan, { hint: `looked for ${target}` }),
@@ -99,7 +102,7 @@ export async function loadProgram(
     files.set(path, { ...parsed.file, imports });
   };
 
-  const text = typeof entry === "string" ? await read(reader, entryPath) : entry.text;
+  const text = typeof entry === "string" ? await read(await fileReader(), entryPath) : entry.text;
   if (text === undefined) {
     const span = { file: entryPath, line: 1, column: 1, length: 0, offset: 0, endOffset: 0 };
     diagnostics.push(createDiagnostic(Diagnostics.FileNotFound, { path: entryPath }, span));
