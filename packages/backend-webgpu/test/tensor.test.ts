@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, type Attrs, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createWebGpuBackend } from "../src/index.js";
-import { requireWebGpu } from "./helpers.js";
+import { requireWebGpu, values } from "./helpers.js";
 
 /**
  * Edges of the tensor family the conformance fixtures do not reach: int32 / bool data, long axes (the
@@ -11,15 +11,6 @@ import { requireWebGpu } from "./helpers.js";
  * backend is the reference.
  */
 
-function values(n: number, seed: number, lo = -3, hi = 3): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 const count = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 const f32 = (shape: number[], seed: number, lo?: number, hi?: number) => new Tensor("float32", shape, values(count(shape), seed, lo, hi));
 const i32 = (shape: number[], seed: number, lo: number, hi: number) => new Tensor("int32", shape, Int32Array.from(values(count(shape), seed, lo, hi), Math.floor));

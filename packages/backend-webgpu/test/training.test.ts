@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, Trainer, type Attrs, type Backend, type Graph, type Initializer } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createWebGpuBackend, getKernel } from "../src/index.js";
-import { requireWebGpu } from "./helpers.js";
+import { requireWebGpu, values } from "./helpers.js";
 
 /**
  * The training family beyond the fixtures: dropout masks bit-identical to the CPU's (also past 65535
@@ -11,16 +11,6 @@ import { requireWebGpu } from "./helpers.js";
  * updates), each compared with backend-cpu.
  */
 
-/** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
-function values(n: number, seed: number, lo = -3, hi = 3): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 const f32 = (shape: number[], seed: number, lo?: number, hi?: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed, lo, hi));
 const i32 = (shape: number[], data: number[]) => new Tensor("int32", shape, Int32Array.from(data));
