@@ -170,7 +170,7 @@ if (await requireWebGpu("webgpu data checks")) {
 
   describe("inside a scan body", () => {
     /** ys[:, t] = table[ids[:, t]] + h, h accumulating: the body's embedding runs once per step. */
-    function scanned(span?: SourceSpan): Graph {
+    function scanned(span?: SourceSpan, reverse = false): Graph {
       const b = new GraphBuilder("scanned");
       const h0 = b.input("h0", { dtype: "float32", shape: [2, 3] });
       const ids = b.input("ids", { dtype: "int32", shape: [2, 4] });
@@ -182,7 +182,7 @@ if (await requireWebGpu("webgpu data checks")) {
       const hn = s.add1("add", [h, s.add1("embedding", [tb, id], {}, { span })]);
       s.output("h", hn);
       s.output("ys", hn);
-      const [hLast, ys] = b.add("scan", [h0, ids, table], { body: s.build(), numCarries: 1, numSequences: 1 });
+      const [hLast, ys] = b.add("scan", [h0, ids, table], { body: s.build(), numCarries: 1, numSequences: 1, reverse });
       b.output("h", hLast);
       b.output("ys", ys);
       return b.build();
@@ -198,6 +198,38 @@ if (await requireWebGpu("webgpu data checks")) {
       const e = await bothReject(scanned(), feeds([0, 1, 5, 9, 1, 2, 3, 8]), "index 5 at position [0] of \"id\" is out of range [0, 4)");
       expect(e.message).toMatch(/^scan: embedding: /);
       await bothAccept(scanned(), feeds([0, 1, 2, 3, 3, 2, 1, 0]));
+    });
+
+    it("reverse: the step executed first (the last one) is the one reported", async () => {
+      await bothReject(scanned(undefined, true), feeds([0, 1, 5, 9, 1, 2, 3, 8]), "index 9 at position [0] of \"id\"");
+    });
+
+    it("nested scans: a check in the inner body keeps one slot per enclosing path", async () => {
+      const b = new GraphBuilder("nested");
+      const h0 = b.input("h0", { dtype: "float32", shape: [1, 3] });
+      const ids = b.input("ids", { dtype: "int32", shape: [1, 2, 3] });
+      const table = b.input("table", { dtype: "float32", shape: [4, 3] });
+      const inner = b.subgraph("inner");
+      const ih = inner.input("h", { dtype: "float32", shape: [1, 3] });
+      const iid = inner.input("id", { dtype: "int32", shape: [1] });
+      const itb = inner.input("table", { dtype: "float32", shape: [4, 3] });
+      const ihn = inner.add1("add", [ih, inner.add1("embedding", [itb, iid])]);
+      inner.output("h", ihn);
+      const outer = b.subgraph("outer");
+      const oh = outer.input("h", { dtype: "float32", shape: [1, 3] });
+      const oids = outer.input("ids", { dtype: "int32", shape: [1, 3] });
+      const otb = outer.input("table", { dtype: "float32", shape: [4, 3] });
+      const [ohn] = outer.add("scan", [oh, oids, otb], { body: inner.build(), numCarries: 1, numSequences: 1 });
+      outer.output("h", ohn);
+      outer.output("hs", ohn);
+      const [hLast, hs] = b.add("scan", [h0, ids, table], { body: outer.build(), numCarries: 1, numSequences: 1 });
+      b.output("h", hLast);
+      b.output("hs", hs);
+      const g = b.build();
+      const feeds = (d: number[]) => ({ h0: f32([1, 3], [0, 0, 0]), ids: i32([1, 2, 3], d), table: f32([4, 3], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) });
+      const e = await bothReject(g, feeds([0, 1, 2, 3, 7, 1]), "index 7 at position [0]");
+      expect(e.message).toMatch(/^scan: embedding: /);
+      await bothAccept(g, feeds([0, 1, 2, 3, 2, 1]));
     });
 
     it("a body node with a span is reported at its span", async () => {
