@@ -71,5 +71,5 @@ async function skipLists(): Promise<{ skip: Record<string, string>; skipGradient
 }
 
 if (await requireWebGpu("conformance: webgpu")) {
-  await describeConformance("webgpu", () => createWebGpuBackend(), await skipLists());
+  await describeConformance("webgpu", () => createWebGpuBackend(), { ...(await skipLists()), timeoutMs: 60_000 });
 }
