@@ -68,7 +68,7 @@ function checkCell(c: CaseResult, r: ImplResult): string {
 
 /** `call` → `calls`, `batch` → `batches`. */
 export function plural(unit: string): string {
-  return /(s|x|ch|sh)$/.test(unit) ? `${unit}es` : `${unit}s`;
+  return /(s|x|sh|tch)$/.test(unit) ? `${unit}es` : `${unit}s`;
 }
 
 export interface Table {

@@ -51,6 +51,8 @@ export function planCases(opts: PlanOptions): CaseDef[] {
   const t = opts.threads;
   const peerThreads = t ? [t] : [1, 2];
   const nodeThreads = t ?? 2; // onnxruntime-node runs with 2 intra-op threads unless --threads 1
+  // --quick leaves out tfjs-cpu (plain JS, the slowest peer and part of no target) to stay under 2 minutes.
+  const tfjsBackends = opts.quick ? ["wasm"] : ["wasm", "cpu"];
   const want = (w: string) => !opts.filter?.length || opts.filter.includes(w);
   const cases: CaseDef[] = [];
 
@@ -62,7 +64,7 @@ export function planCases(opts: PlanOptions): CaseDef[] {
         const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }];
         for (const opset of [17, 23]) impls.push({ impl: `ort-node-op${opset}-${nodeThreads}t`, ...(tooBig ? { skip: tooBig } : {}) });
         for (const opset of [17, 23]) for (const th of peerThreads) impls.push({ impl: `ort-web-op${opset}-${th}t`, ...(tooBig ? { skip: tooBig } : {}) });
-        if (!t || t === 1) for (const b of ["wasm", "cpu"]) impls.push({ impl: `tfjs-${b}-1t`, ...(tooBig ? { skip: tooBig } : {}) });
+        if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t`, ...(tooBig ? { skip: tooBig } : {}) });
         cases.push({
           id: `attention N=${n}${causal ? " causal" : ""}`,
           workload: "attention",
@@ -81,12 +83,12 @@ export function planCases(opts: PlanOptions): CaseDef[] {
     const size = opts.quick ? 512 : 1024;
     const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: `ort-node-op17-${nodeThreads}t` }];
     for (const th of peerThreads) impls.push({ impl: `ort-web-op17-${th}t` });
-    if (!t || t === 1) impls.push({ impl: "tfjs-wasm-1t" }, { impl: "tfjs-cpu-1t" });
+    if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t` });
     cases.push({ id: `gemm ${size}³`, workload: "gemm", params: { size }, flops: 2 * size ** 3, unit: "call", impls, reference: [`ort-node-op17-${nodeThreads}t`, "attn-cpu-js"], tolerance: { abs: 2e-3, rel: 1e-3 } });
   }
   if (want("train-step")) {
     const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: `attn-onnx-node-${nodeThreads}t` }];
-    if (!t || t === 1) impls.push({ impl: "tfjs-wasm-1t" }, { impl: "tfjs-cpu-1t" });
+    if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t` });
     cases.push({ id: "train-step MHA d128 h4 S64 B16 Adam", workload: "train-step", params: {}, unit: "step", impls, reference: ["attn-cpu-js", `attn-onnx-node-${nodeThreads}t`], tolerance: { abs: 1e-5, rel: 1e-3 } });
   }
   const translationImpls = (): CaseImpl[] => [{ impl: "attn-cpu-js" }, { impl: `attn-onnx-node-${nodeThreads}t` }, ...peerThreads.map((th) => ({ impl: `attn-onnx-web-${th}t` }))];
@@ -94,7 +96,7 @@ export function planCases(opts: PlanOptions): CaseDef[] {
     cases.push({ id: "translation inference (batch 64)", workload: "translation-infer", params: { batch: 64 }, unit: "batch", impls: translationImpls(), reference: ["attn-cpu-js"], tolerance: { abs: 1e-4, rel: 1e-3 } });
   }
   if (want("translation-epoch")) {
-    const examples = opts.quick ? 128 : 2048;
+    const examples = opts.quick ? 64 : 2048;
     cases.push({ id: `translation epoch (${examples} examples, batch 64)`, workload: "translation-epoch", params: { examples, batch: 64 }, unit: "epoch", impls: translationImpls(), reference: ["attn-cpu-js"], tolerance: { abs: 1e-4, rel: 1e-3 } });
   }
   return cases;

@@ -19,6 +19,7 @@ describe("number formatting", () => {
     expect(formatKb(400 * 1024)).toBe("400 MB");
     expect(plural("call")).toBe("calls");
     expect(plural("batch")).toBe("batches");
+    expect(plural("epoch")).toBe("epochs");
   });
 });
 
