@@ -178,6 +178,43 @@ describe("matmul and linear on each kernel path", () => {
   });
 });
 
+describe("gru and gru_cell on the GEMM (wasm-simd) against the js path", () => {
+  const H = 5, I = 7, B = 3, S = 4;
+  const r = rand(77);
+  const w = () => [randTensor([3 * H, I], r), randTensor([3 * H, H], r), randTensor([3 * H], r), randTensor([3 * H], r)];
+  const runGru = async (kernels: "js" | "wasm-simd", inputs: Tensor[], h0: Tensor): Promise<Tensor[]> => {
+    const g = new GraphBuilder("gru");
+    const feeds: Record<string, Tensor> = {};
+    const ids = [...inputs, h0].map((x, i) => {
+      feeds[`in${i}`] = x;
+      return g.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
+    });
+    const [y, hn] = g.add("gru", ids, { hidden: H, bidirectional: true });
+    g.output("y", y);
+    g.output("hn", hn);
+    const res = await (await createCpuBackend({ kernels }).compile(g.build(), { params: new Map() })).run(feeds);
+    return [res.y, res.hn];
+  };
+  it("bidirectional gru with h0", async () => {
+    const inputs = [randTensor([B, S, I], r), ...w(), ...w()];
+    const h0 = randTensor([2, B, H], r);
+    const [y1, h1] = await runGru("wasm-simd", inputs, h0);
+    const [y2, h2] = await runGru("js", inputs, h0);
+    for (const [a, b] of [[y1, y2], [h1, h2]]) {
+      expect([...a.shape]).toEqual([...b.shape]);
+      expect([...a.data].every((v, i) => Math.abs(v - b.data[i]) <= 1e-5 + 1e-4 * Math.abs(b.data[i]))).toBe(true);
+    }
+  });
+  it("gru_cell", async () => {
+    const x = randTensor([B, I], r);
+    const h = randTensor([B, H], r);
+    const ws = w();
+    const a = await run(createCpuBackend({ kernels: "wasm-simd" }), "gru_cell", [x, h, ...ws]);
+    const b = await run(createCpuBackend({ kernels: "js" }), "gru_cell", [x, h, ...ws]);
+    expect([...a.data].every((v, i) => Math.abs(v - b.data[i]) <= 1e-5 + 1e-4 * Math.abs(b.data[i]))).toBe(true);
+  });
+});
+
 describe("kernel path selection", () => {
   const saved = process.env.ATTN_CPU_KERNELS;
   afterEach(() => {
