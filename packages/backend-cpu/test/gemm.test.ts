@@ -60,7 +60,7 @@ function lin(M: number, N: number, K: number, bias: boolean, seed = 3): GemmArgs
   };
 }
 
-// Shapes around the blocking of assembly/gemm.ts: tile 6×8, MC 72, KC 256, NC 1024.
+// Shapes around the blocking of assembly/gemm.ts: tile 4×8, MC 72, KC 256, NC 1024.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 1, 7], [3, 5, 1], [1, 9, 4], [9, 1, 4], [6, 8, 16], [7, 9, 5], [12, 16, 33], [13, 17, 257],
   [73, 23, 40], [80, 70, 300], [5, 1030, 3], [2, 2051, 9], [145, 9, 520],
