@@ -1,14 +1,68 @@
 import { AttnError, BackendError, ShapeEnv, getOp, type Backend, type CompileOptions, type Graph, type Node, type Tensor } from "@attn/core";
 import { CpuExecutable, Executor, locate } from "./executor.js";
+import { gemmFor, wasmSimdSupported, type Gemm, type KernelPath } from "./gemm/index.js";
 import type { KernelContext } from "./kernel.js";
 import { getKernel, supports, supportedOps } from "./registry.js";
 
 /**
- * The reference CPU backend: float32 kernels for every op of the IR catalogue (docs/ir.md), computed in
- * double where it is cheap (sums, dot products, softmax), run node by node over host tensors.
+ * Which kernels the backend runs:
+ * - `"js"`: the portable path, plain JavaScript everywhere (dot products accumulated in double);
+ * - `"wasm-simd"`: matmul and linear (and the gradients built from them) on a WebAssembly SIMD128 GEMM,
+ *   single-threaded, accumulating in float32; the other ops as on `"js"`;
+ * - `"auto"` (default): `"wasm-simd"` where `WebAssembly.validate` accepts the SIMD module, else `"js"`.
+ * (`"wasm-simd-threads"` is planned: the same kernels over worker threads and a shared memory.)
+ */
+export type CpuKernels = KernelPath | "auto";
+
+/** Options of `createCpuBackend`. */
+export interface CpuBackendOptions {
+  /**
+   * The kernel path. Absent: the `ATTN_CPU_KERNELS` environment variable where there is one (Node), else
+   * `"auto"`. An explicit option wins over the variable.
+   */
+  readonly kernels?: CpuKernels;
+}
+
+const PATHS: readonly CpuKernels[] = ["auto", "js", "wasm-simd"];
+
+/** The kernel path a backend created with `requested` uses here (the env variable fills in an absent one). */
+export function resolveKernels(requested?: CpuKernels): KernelPath {
+  let want = requested;
+  if (want === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ATTN_CPU_KERNELS;
+    if (env !== undefined && env !== "") {
+      if (!PATHS.includes(env as CpuKernels)) {
+        throw new BackendError(`ATTN_CPU_KERNELS is "${env}"; expected one of ${PATHS.map((p) => `"${p}"`).join(", ")}`);
+      }
+      want = env as CpuKernels;
+    }
+  }
+  want ??= "auto";
+  if (!PATHS.includes(want)) throw new BackendError(`kernels is "${String(want)}"; expected one of ${PATHS.map((p) => `"${p}"`).join(", ")}`);
+  if (want === "auto") return wasmSimdSupported() ? "wasm-simd" : "js";
+  if (want === "wasm-simd" && !wasmSimdSupported()) {
+    throw new BackendError(`kernels "wasm-simd" was asked for, but this runtime cannot run WebAssembly SIMD; use "js" or "auto"`);
+  }
+  return want;
+}
+
+/**
+ * The reference CPU backend: float32 kernels for every op of the IR catalogue (docs/ir.md), run node by
+ * node over host tensors; matmul and linear on the GEMM of its kernel path (see `CpuKernels`).
  */
 export class CpuBackend implements Backend {
   readonly name = "cpu";
+  /** The kernel path in use (never `"auto"`: resolved when the backend is created). */
+  readonly kernels: KernelPath;
+  /** One line naming the backend and its kernel path, e.g. `cpu (wasm-simd: WebAssembly SIMD128 GEMM, 1 thread)`. */
+  readonly description: string;
+  private readonly gemm: Gemm;
+
+  constructor(opts: CpuBackendOptions = {}) {
+    this.kernels = resolveKernels(opts.kernels);
+    this.gemm = gemmFor(this.kernels);
+    this.description = this.kernels === "js" ? "cpu (js: portable JavaScript kernels)" : "cpu (wasm-simd: WebAssembly SIMD128 GEMM, 1 thread)";
+  }
 
   supports(op: string): boolean {
     return supports(op);
@@ -30,7 +84,7 @@ export class CpuBackend implements Backend {
 
   /** `compile`, synchronously. */
   compileSync(graph: Graph, opts?: CompileOptions): CpuExecutable {
-    return new CpuExecutable(graph, opts?.params ?? new Map());
+    return new CpuExecutable(graph, opts?.params ?? new Map(), this.gemm);
   }
 
   /**
@@ -48,12 +102,13 @@ export class CpuBackend implements Backend {
     const specs = getOp(node.op).inputs;
     const variadic = specs.findIndex((s) => s.variadic);
     const inputNames = ins.map((_, i) => specs[variadic >= 0 && i >= variadic ? variadic : i]?.name ?? null);
-    const executor = new Executor(new Map());
+    const executor = new Executor(new Map(), this.gemm);
     const env = new ShapeEnv();
     const ctx: KernelContext = {
       op: node.op,
       env,
       inputNames,
+      gemm: this.gemm,
       runGraph: (body, bodyInputs) => {
         const plan = executor.plan(body);
         return executor.execute(plan, bodyInputs, plan.allOutputs, env);
@@ -68,7 +123,7 @@ export class CpuBackend implements Backend {
   }
 }
 
-/** A new CPU backend. */
-export function createCpuBackend(): CpuBackend {
-  return new CpuBackend();
+/** A new CPU backend (kernel path: `opts.kernels`, else `ATTN_CPU_KERNELS`, else `"auto"`). */
+export function createCpuBackend(opts: CpuBackendOptions = {}): CpuBackend {
+  return new CpuBackend(opts);
 }

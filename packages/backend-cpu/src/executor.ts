@@ -2,6 +2,7 @@ import {
   AttnError, BackendError, Tensor, bindFeeds, checkParamTensor, formatType, isGraph, paramForWrite, planLiveness, requestedOutputs,
   type Executable, type Graph, type Node, type RunOptions, type ShapeEnv, type SourceSpan, type ValueId,
 } from "@attn/core";
+import { jsGemm, type Gemm } from "./gemm/index.js";
 import type { Kernel, KernelContext } from "./kernel.js";
 import { getKernel } from "./registry.js";
 
@@ -114,7 +115,11 @@ export class GraphPlan {
 export class Executor {
   private readonly plans = new Map<Graph, GraphPlan>();
 
-  constructor(private readonly params: ReadonlyMap<string, Tensor>) {}
+  constructor(
+    private readonly params: ReadonlyMap<string, Tensor>,
+    /** The GEMM every matmul and linear of these graphs runs on. */
+    readonly gemm: Gemm = jsGemm,
+  ) {}
 
   /** The plan of `graph`, created (with every subgraph's) on first use; throws on unsupported ops. */
   plan(graph: Graph): GraphPlan {
@@ -165,7 +170,7 @@ export class Executor {
         if (t === undefined) throw new BackendError(`${node.op}: input "${g.values[id]?.name ?? id}" is not available (internal scheduling error)`, node.span);
         return t;
       });
-      const ctx: KernelContext = { op: node.op, env, inputNames: step.inputNames, runGraph };
+      const ctx: KernelContext = { op: node.op, env, inputNames: step.inputNames, runGraph, gemm: this.gemm };
       let outs: Tensor[];
       try {
         outs = step.kernel(ins, node.attrs, ctx);
@@ -194,8 +199,9 @@ export class CpuExecutable implements Executable {
   constructor(
     readonly graph: Graph,
     params: ReadonlyMap<string, Tensor>,
+    gemm: Gemm = jsGemm,
   ) {
-    this.executor = new Executor(params);
+    this.executor = new Executor(params, gemm);
     this.plan = this.executor.plan(graph);
   }
 

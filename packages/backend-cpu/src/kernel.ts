@@ -1,4 +1,5 @@
 import { BackendError, inferNode, Tensor, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
+import type { Gemm } from "./gemm/index.js";
 
 /** What a kernel may ask of the executor while it runs one node. */
 export interface KernelContext {
@@ -10,6 +11,8 @@ export interface KernelContext {
   readonly inputNames: readonly (string | null)[];
   /** Runs a subgraph (the body of `scan`) on concrete inputs and returns all its outputs. */
   runGraph(graph: Graph, inputs: readonly Tensor[]): Tensor[];
+  /** The GEMM of the backend's kernel path (portable JS or WebAssembly SIMD): matmul and linear run on it. */
+  readonly gemm: Gemm;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { GraphBuilder, Tensor, type Attrs, type DType, type Graph, type SourceSpan } from "@attn/core";
-import { createCpuBackend } from "../src/index.js";
+import { createCpuBackend, type CpuBackend } from "../src/index.js";
 
 export const backend = createCpuBackend();
 export const SPAN: SourceSpan = { file: "model.attn", line: 7, column: 3, length: 9 };
@@ -49,8 +49,8 @@ export async function run1(op: string, inputs: readonly (Tensor | null)[], attrs
 }
 
 /** Compiles and runs a graph with the given params. */
-export async function runGraph(g: Graph, feeds: Record<string, Tensor>, params: Map<string, Tensor> = new Map()): Promise<Record<string, Tensor>> {
-  const exe = await backend.compile(g, { params });
+export async function runGraph(g: Graph, feeds: Record<string, Tensor>, params: Map<string, Tensor> = new Map(), on: CpuBackend = backend): Promise<Record<string, Tensor>> {
+  const exe = await on.compile(g, { params });
   return exe.run(feeds);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BackendError, GraphBuilder, Session, Tensor } from "@attn/core";
+import { createCpuBackend } from "../src/index.js";
 import { backend, expectClose, rand, randTensor, runGraph, runOp, t } from "./helpers.js";
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
@@ -147,33 +148,35 @@ describe("scan", () => {
     return g.build();
   }
 
-  it("scan over gru_cell matches the gru op with the same weights", async () => {
-    const g = gruScanGraph();
-    const d = makeDir(r, H, I);
-    const params = new Map([
-      ["cell.weight_ih", d.wih],
-      ["cell.weight_hh", d.whh],
-      ["cell.bias_ih", d.bih!],
-      ["cell.bias_hh", d.bhh!],
-    ]);
-    const xs = randTensor([B, T, I], r);
-    const h0 = randTensor([B, H], r);
-    const res = await runGraph(g, { xs, h0 }, params);
-    expect([...res.ys.shape]).toEqual([B, T, H]);
-    expect([...res.hn.shape]).toEqual([B, H]);
-    expect([...res.sums.shape]).toEqual([B, T]);
-    // bitwise: both run the same float32 recurrence
-    expect(Array.from(res.ys.data)).toEqual(Array.from(res.gru_y.data));
-    expect(Array.from(res.hn.data)).toEqual(Array.from(res.gru_hn.data));
-    const want = refGru(xs, [d], new Tensor("float32", [1, B, H], h0.data), H);
-    expectClose(res.ys, want.y);
-    for (let b = 0; b < B; b++) {
-      for (let s = 0; s < T; s++) {
-        const row = Array.from(res.ys.data.slice((b * T + s) * H, (b * T + s + 1) * H));
-        expect(res.sums.data[b * T + s]).toBeCloseTo(row.reduce((a, c) => a + c, 0), 5);
+  for (const kernels of ["js", "wasm-simd"] as const) {
+    it(`scan over gru_cell matches the gru op with the same weights (${kernels} kernels)`, async () => {
+      const g = gruScanGraph();
+      const d = makeDir(r, H, I);
+      const params = new Map([
+        ["cell.weight_ih", d.wih],
+        ["cell.weight_hh", d.whh],
+        ["cell.bias_ih", d.bih!],
+        ["cell.bias_hh", d.bhh!],
+      ]);
+      const xs = randTensor([B, T, I], r);
+      const h0 = randTensor([B, H], r);
+      const res = await runGraph(g, { xs, h0 }, params, createCpuBackend({ kernels }));
+      expect([...res.ys.shape]).toEqual([B, T, H]);
+      expect([...res.hn.shape]).toEqual([B, H]);
+      expect([...res.sums.shape]).toEqual([B, T]);
+      // bitwise: both run the same float32 recurrence
+      expect(Array.from(res.ys.data)).toEqual(Array.from(res.gru_y.data));
+      expect(Array.from(res.hn.data)).toEqual(Array.from(res.gru_hn.data));
+      const want = refGru(xs, [d], new Tensor("float32", [1, B, H], h0.data), H);
+      expectClose(res.ys, want.y);
+      for (let b = 0; b < B; b++) {
+        for (let s = 0; s < T; s++) {
+          const row = Array.from(res.ys.data.slice((b * T + s) * H, (b * T + s + 1) * H));
+          expect(res.sums.data[b * T + s]).toBeCloseTo(row.reduce((a, c) => a + c, 0), 5);
+        }
       }
-    }
-  });
+    });
+  }
 
   it("runs through a Session and on a zero-length sequence returns the initial carry", async () => {
     const g = gruScanGraph();

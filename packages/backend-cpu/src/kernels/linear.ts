@@ -21,13 +21,16 @@ export function affineRows(
   }
 }
 
+/** linear: y = x Wᵀ + b over the rows of x, on the kernel path's GEMM (Wᵀ is read in place, never copied). */
 export const linearKernel: Kernel = (inputs, attrs, ctx) => {
   const { outputs } = inferOutputs(ctx, inputs, attrs);
   const [x, w, b] = inputs;
   const O = w!.shape[0];
   const I = w!.shape[1];
   const rows = I === 0 ? outputs[0].shape.slice(0, -1).reduce((p, d) => p * d, 1) : x!.size / I;
-  const out = new Float32Array(rows * O);
-  affineRows(x!.data as Float32Array, 0, rows, I, w!.data as Float32Array, b ? (b.data as Float32Array) : null, O, out, 0);
+  const out = ctx.gemm.gemm({
+    M: rows, N: O, K: I, a: x!.data as Float32Array, rsa: I, csa: 1, b: w!.data as Float32Array, rsb: 1, csb: I,
+    bias: b ? (b.data as Float32Array) : null,
+  });
   return [new Tensor("float32", outputs[0].shape, out)];
 };

@@ -2,29 +2,9 @@ import { Tensor, sizeOf, stridesOf } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
 
 /**
- * C[M, N] = A[M, K] · B[K, N] for one pair of row-major matrices, accumulating each output row in double
- * precision (i-k-j order: B and C are read along rows).
- */
-export function gemm(
-  a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number,
-  M: number, K: number, N: number, acc: Float64Array,
-): void {
-  for (let i = 0; i < M; i++) {
-    acc.fill(0, 0, N);
-    const ai = aOff + i * K;
-    for (let k = 0; k < K; k++) {
-      const aik = a[ai + k];
-      const bk = bOff + k * N;
-      for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j];
-    }
-    const ci = cOff + i * N;
-    for (let j = 0; j < N; j++) c[ci + j] = acc[j];
-  }
-}
-
-/**
  * Batched matmul with NumPy semantics: batch dims broadcast; a rank-1 `a` is a row vector and a rank-1 `b`
- * a column vector, and that dim is dropped from the result.
+ * a column vector, and that dim is dropped from the result. Every product runs on the kernel path's GEMM
+ * (`ctx.gemm`): the JS one accumulates in double, the WebAssembly SIMD one in float32.
  */
 export const matmulKernel: Kernel = (inputs, attrs, ctx) => {
   const { outputs } = inferOutputs(ctx, inputs, attrs);
@@ -45,26 +25,29 @@ export const matmulKernel: Kernel = (inputs, attrs, ctx) => {
     batch.push(da === 1 ? db : da);
   }
   const nb = sizeOf(batch);
-  const out = new Float32Array(nb * M * N);
   const aStr = batchStrides(aBatch, batch, M * K);
   const bStr = batchStrides(bBatch, batch, K * N);
-  const acc = new Float64Array(N);
-  const ad = a.data as Float32Array;
-  const bd = b.data as Float32Array;
+  // Each product's operand offsets, walking the broadcast batch index like an odometer.
+  const aOff = new Float64Array(nb);
+  const bOff = new Float64Array(nb);
   const idx = new Int32Array(rank);
-  let aOff = 0;
-  let bOff = 0;
+  let ao = 0;
+  let bo = 0;
   for (let t = 0; t < nb; t++) {
-    gemm(ad, aOff, bd, bOff, out, t * M * N, M, K, N, acc);
+    aOff[t] = ao;
+    bOff[t] = bo;
     for (let d = rank - 1; d >= 0; d--) {
-      aOff += aStr[d];
-      bOff += bStr[d];
+      ao += aStr[d];
+      bo += bStr[d];
       if (++idx[d] < batch[d]) break;
-      aOff -= aStr[d] * batch[d];
-      bOff -= bStr[d] * batch[d];
+      ao -= aStr[d] * batch[d];
+      bo -= bStr[d] * batch[d];
       idx[d] = 0;
     }
   }
+  const out = ctx.gemm.gemm({
+    M, N, K, a: a.data as Float32Array, rsa: K, csa: 1, b: b.data as Float32Array, rsb: N, csb: 1, count: nb, aOff, bOff,
+  });
   return [new Tensor("float32", outputs[0].shape, out)];
 };
 
