@@ -172,7 +172,8 @@ function packRows(src: usize, rows: i32, cols: i32, dst: usize, prow: i32, ldd: 
 //   A: four adjacent floats per k, k stride `aks` bytes; B: eight adjacent floats per k, stride `bks`;
 //   C: rows `crs` bytes apart.
 
-function mk(kc: i32, a: usize, aks: usize, b: usize, bks: usize, c: usize, crs: usize, acc: bool): void {
+// @ts-ignore: decorator
+@inline function mk(kc: i32, a: usize, aks: usize, b: usize, bks: usize, c: usize, crs: usize, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -220,6 +221,26 @@ function mm(M: i32, N: i32, kc: i32, a: usize, aks: usize, b: usize, bks: usize,
   for (let j = 0; j < N; j += 8) {
     for (let i = 0; i < M; i += 4) {
       mk(kc, a + <usize>i * 4, aks, b + <usize>j * 4, bks, c + <usize>i * crs + <usize>j * 4, crs, acc);
+    }
+  }
+}
+
+/**
+ * `mm` accumulating (acc) where A·B terms outside the causal/window band are exactly zero (P or dS of a
+ * masked score): rows are global queries (`rowsAreQueries`) or keys starting at r0, the k dimension the
+ * other kind starting at k0; each 4-row strip only runs over the k range its rows can see.
+ */
+function mmBand(M: i32, N: i32, kc: i32, a: usize, aks: usize, b: usize, bks: usize, c: usize, crs: usize, r0: i32, k0: i32, rowsAreQueries: bool): void {
+  for (let j = 0; j < N; j += 8) {
+    for (let i = 0; i < M; i += 4) {
+      const R = r0 + i;
+      // k range (global, inclusive) the strip's rows can see
+      const lo = rowsAreQueries ? R - dmax : R + dmin;
+      const hi = rowsAreQueries ? R + 3 - dmin : R + 3 + dmax;
+      const klo = max(0, lo - k0);
+      const khi = min(kc, hi - k0 + 1);
+      if (khi <= klo) continue;
+      mk(khi - klo, a + <usize>i * 4 + <usize>klo * aks, aks, b + <usize>klo * bks + <usize>j * 4, bks, c + <usize>i * crs + <usize>j * 4, crs, true);
     }
   }
 }
@@ -298,8 +319,19 @@ function maskTile(i0: i32, j0: i32, nr: i32): void {
 
 /** St = Kᵀ tile t · Qᵀ block b (scaled scores, base 2), masked. */
 function scores(t: i32, b: i32, i0: i32, nr: i32): void {
-  mm(BC, BQ, D, kt + <usize>(t * D * BC) * 4, BC * 4, qt + <usize>(b * D * BQ) * 4, BQ * 4, st, BQ * 4, false);
-  maskTile(i0, t * BC, nr);
+  const j0 = t * BC;
+  const a = kt + <usize>(t * D * BC) * 4;
+  const q = qt + <usize>(b * D * BQ) * 4;
+  for (let r = 0; r < BQ; r += 8) {
+    for (let jj = 0; jj < BC; jj += 4) {
+      // i − j over this 4-key × 8-query microtile; one wholly outside the band is left to maskTile (−inf)
+      const lo = i0 + r - (j0 + jj + 3);
+      const hi = i0 + r + 7 - (j0 + jj);
+      if (hi < dmin || lo > dmax) continue;
+      mk(D, a + <usize>jj * 4, BC * 4, q + <usize>r * 4, BQ * 4, st + <usize>(jj * BQ + r) * 4, BQ * 4, false);
+    }
+  }
+  maskTile(i0, j0, nr);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -352,7 +384,7 @@ function forwardBlock(b: i32, out: usize): void {
       for (let c = 0; c < Dvp; c += 4) v128.store(o + <usize>c * 4, f32x4.mul(v128.load(o + <usize>c * 4), s));
     }
     // O[BQ][Dvp] += Pᵀ·V: P is St [BC][BQ] (queries adjacent), V rows of this tile.
-    mm(BQ, Dvp, BC, st, BQ * 4, vp + <usize>(t * BC * Dvp) * 4, Dvp * 4, ob, Dvp * 4, true);
+    mmBand(BQ, Dvp, BC, st, BQ * 4, vp + <usize>(t * BC * Dvp) * 4, Dvp * 4, ob, Dvp * 4, i0, t * BC, true);
   }
   for (let r = 0; r < BQ; r++) {
     const l = load<f32>(lrun + <usize>r * 4);
@@ -481,9 +513,9 @@ export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk:
       transpose(st, BC, BQ, pr);
       transpose(dpt, BC, BQ, dsr);
       // dV[BC][Dvp] += Pᵀ·dO, dK[BC][Dp] += dSᵀ·Q, dQ[BQ][Dp] += dS·K
-      mm(BC, Dvp, BQ, pr, BC * 4, dop + <usize>(i0 * Dvp) * 4, Dvp * 4, dva, Dvp * 4, true);
-      mm(BC, Dp, BQ, dsr, BC * 4, qp + <usize>(i0 * Dp) * 4, Dp * 4, dka, Dp * 4, true);
-      mm(BQ, Dp, BC, dpt, BQ * 4, kp + <usize>(j0 * Dp) * 4, Dp * 4, dqa + <usize>(i0 * Dp) * 4, Dp * 4, true);
+      mmBand(BC, Dvp, BQ, pr, BC * 4, dop + <usize>(i0 * Dvp) * 4, Dvp * 4, dva, Dvp * 4, j0, i0, false);
+      mmBand(BC, Dp, BQ, dsr, BC * 4, qp + <usize>(i0 * Dp) * 4, Dp * 4, dka, Dp * 4, j0, i0, false);
+      mmBand(BQ, Dp, BC, dpt, BQ * 4, kp + <usize>(j0 * Dp) * 4, Dp * 4, dqa + <usize>(i0 * Dp) * 4, Dp * 4, i0, j0, true);
     }
     for (let jj = 0; jj < jn; jj++) {
       memory.copy(dk + <usize>((j0 + jj) * D) * 4, dka + <usize>(jj * Dp) * 4, <usize>D * 4);
