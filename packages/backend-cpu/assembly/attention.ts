@@ -9,7 +9,9 @@
 // softmax runs down the columns: the running max m, the sum l and the rescale factor of the output
 // accumulator are vectors over four queries, and no horizontal reduction is needed. P = 2^(St − m) stays
 // in St, which is then exactly the left operand of O[BQ][Dv] += Pᵀ·V. Tiles wholly outside the
-// causal/window band are never visited; tiles wholly inside skip the masking. Per query the output is
+// causal/window band are never visited; tiles wholly inside skip the masking; on the band's edge, 4×8
+// score microtiles wholly outside it are not computed, and the P·V (and backward) products run each
+// 4-row strip over only the keys (queries) it can see. Per query the output is
 // O / l and the log-sum-exp (base 2) is m + log2 l. The N×N weights are written only when asked for, in
 // a second pass from those statistics.
 //
