@@ -8,7 +8,8 @@ import { getKernel, supports, supportedOps } from "./registry.js";
  * Which kernels the backend runs:
  * - `"js"`: the portable path, plain JavaScript everywhere (dot products accumulated in double);
  * - `"wasm-simd"`: matmul and linear (and the gradients built from them) on a WebAssembly SIMD128 GEMM,
- *   single-threaded, accumulating in float32; the other ops as on `"js"`;
+ *   softmax attention and its gradient on a fused WebAssembly SIMD flash-attention kernel, single-threaded,
+ *   accumulating in float32; the other ops as on `"js"`;
  * - `"auto"` (default): `"wasm-simd"` where `WebAssembly.validate` accepts the SIMD module, else `"js"`.
  * (`"wasm-simd-threads"` is planned: the same kernels over worker threads and a shared memory.)
  */
@@ -54,14 +55,14 @@ export class CpuBackend implements Backend {
   readonly name = "cpu";
   /** The kernel path in use (never `"auto"`: resolved when the backend is created). */
   readonly kernels: KernelPath;
-  /** One line naming the backend and its kernel path, e.g. `cpu (wasm-simd: WebAssembly SIMD128 GEMM, 1 thread)`. */
+  /** One line naming the backend and its kernel path, e.g. `cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)`. */
   readonly description: string;
   private readonly gemm: Gemm;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.kernels = resolveKernels(opts.kernels);
     this.gemm = gemmFor(this.kernels);
-    this.description = this.kernels === "js" ? "cpu (js: portable JavaScript kernels)" : "cpu (wasm-simd: WebAssembly SIMD128 GEMM, 1 thread)";
+    this.description = this.kernels === "js" ? "cpu (js: portable JavaScript kernels)" : "cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)";
   }
 
   supports(op: string): boolean {

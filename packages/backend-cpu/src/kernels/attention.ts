@@ -1,5 +1,6 @@
 import { Tensor, type AttentionSelect } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
+import { flashFor, flashProblem } from "./flash.js";
 import { keyRange, maskLayout } from "./mask.js";
 import { hardmaxRow, softmaxRow, topkSoftmaxRow } from "./select-rows.js";
 
@@ -23,10 +24,23 @@ interface AttentionAttrs {
  *
  * A query whose keys are all masked gets zero weights and a zero output. Scores, sums and the output
  * accumulate in double and round once on store.
+ *
+ * On the `"wasm-simd"` kernel path, softmax attention (weights or not) runs the fused WebAssembly kernel
+ * instead (flash/wasm.ts, assembly/attention.ts: key tiles with an online softmax, float32); argmax and
+ * top-k stay here, as does a call whose wasm memory would be too large.
  */
 export const attentionKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<AttentionAttrs>(ctx, inputs, attrs);
   const [q, k, v, mask] = inputs as [Tensor, Tensor, Tensor, Tensor | null];
+  const flash = a.select === "softmax" ? flashFor(ctx) : null;
+  if (flash) {
+    const res = flash.forward(flashProblem(q, k, v, mask, a), q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, a.weights);
+    if (res) {
+      const result = [new Tensor("float32", outputs[0].shape, res.out)];
+      if (res.weights) result.push(new Tensor("float32", outputs[1].shape, res.weights));
+      return result;
+    }
+  }
   const r = q.rank;
   const Tq = q.shape[r - 2];
   const D = q.shape[r - 1];

@@ -1,5 +1,6 @@
 import { Tensor, type AttentionSelect } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
+import { flashFor, flashProblem } from "../flash.js";
 import { keyRange, maskLayout } from "../mask.js";
 import { hardmaxRow, softmaxRow, topkSoftmaxRow } from "../select-rows.js";
 
@@ -22,10 +23,25 @@ interface AttentionGradAttrs {
  *   dq_i += scale · Σ_j dS_j k_j,  dk_j += scale · dS_j q_i
  *
  * A query whose keys are all masked has P = G = 0 and contributes nothing. Accumulation is in double.
+ *
+ * On the `"wasm-simd"` kernel path, softmax attention without d_weights runs the fused WebAssembly
+ * backward instead (FlashAttention-2 style: the forward recomputed for O and the log-sum-exp, then key
+ * tiles outer, query blocks inner; no [Tq, Tk] buffer; float32).
  */
 export const attentionGradKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<AttentionGradAttrs>(ctx, inputs, attrs);
   const [q, k, v, mask, dOut, dWeights] = inputs as [Tensor, Tensor, Tensor, Tensor | null, Tensor, Tensor | null];
+  const flash = a.select === "softmax" && !dWeights ? flashFor(ctx) : null;
+  if (flash) {
+    const res = flash.backward(flashProblem(q, k, v, mask, a), q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, dOut.data as Float32Array);
+    if (res) {
+      return [
+        new Tensor("float32", outputs[0].shape, res.dq),
+        new Tensor("float32", outputs[1].shape, res.dk),
+        new Tensor("float32", outputs[2].shape, res.dv),
+      ];
+    }
+  }
   const r = q.rank;
   const Tq = q.shape[r - 2];
   const D = q.shape[r - 1];

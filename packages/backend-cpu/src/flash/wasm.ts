@@ -1,0 +1,174 @@
+import { ATTENTION_WASM } from "../wasm/attention.js";
+
+// The few WebAssembly JS API members used here, typed locally (as in gemm/wasm.ts: no DOM lib).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+const host = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: string) => string };
+
+/** The exports of assembly/attention.ts. */
+interface FlashExports {
+  readonly memory: WasmMemory;
+  configure(tq: number, tk: number, d: number, dv: number, scale: number, causal: number, window: number, mask: number, maskRow: number): void;
+  workBytes(backward: number): number;
+  heapBase(): number;
+  forward(q: number, k: number, v: number, out: number, w: number, lse: number, work: number): void;
+  backward(q: number, k: number, v: number, dO: number, dq: number, dk: number, dv: number, work: number): void;
+}
+
+const PAGE = 65536;
+/** Above this many bytes of wasm memory a call is refused (the caller runs the portable kernel). */
+export const FLASH_MAX_BYTES = 2 ** 31 - PAGE;
+
+/**
+ * The per-head problem of a flash-attention call: sizes, attributes, and how to fill the mask bytes of
+ * one head (`maskRow` 0: one byte per key shared by every query; Tk: one byte per query and key).
+ */
+export interface FlashProblem {
+  readonly heads: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly D: number;
+  readonly Dv: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly window: number | null;
+  /** Mask bytes per head (0: no mask): Tk (key padding) or Tq·Tk. */
+  readonly maskBytes: number;
+  /** Writes head h's mask bytes into `dst` (length `maskBytes`, 1 = masked out). */
+  readonly fillMask?: (h: number, dst: Uint8Array) => void;
+}
+
+let bytes: Uint8Array | null = null;
+function moduleBytes(): Uint8Array {
+  if (!bytes) {
+    if (!host.atob) throw new Error("wasm attention: this runtime has no atob to decode the module");
+    const s = host.atob(ATTENTION_WASM);
+    bytes = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  }
+  return bytes;
+}
+let module: object | null = null;
+
+/**
+ * Fused attention in one WebAssembly instance (assembly/attention.ts): one head at a time, its operands
+ * copied into linear memory (grown as needed, never shrunk), so wasm memory is O((Tq + Tk)·(D + Dv)) plus
+ * the head's weights when they are asked for. Methods return null when the memory would pass
+ * FLASH_MAX_BYTES (the caller then runs the portable kernel).
+ */
+export class WasmFlash {
+  private readonly x: FlashExports;
+  private readonly base: number;
+  private f32: Float32Array;
+  private u8: Uint8Array;
+
+  constructor() {
+    const wa = host.WebAssembly;
+    if (!wa) throw new Error("wasm attention: this runtime has no WebAssembly");
+    module ??= new wa.Module(moduleBytes());
+    const instance = new wa.Instance(module, {
+      env: { abort: () => { throw new Error("wasm attention: abort"); } },
+    });
+    this.x = instance.exports as unknown as FlashExports;
+    this.base = this.x.heapBase();
+    this.f32 = new Float32Array(this.x.memory.buffer);
+    this.u8 = new Uint8Array(this.x.memory.buffer);
+  }
+
+  /** Bytes of wasm memory in use (for tests and tooling). */
+  get memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
+  }
+
+  /**
+   * out [heads, Tq, Dv] and, with `weights`, the weights [heads, Tq, Tk], from q [heads, Tq, D],
+   * k [heads, Tk, D], v [heads, Tk, Dv]. `lse` (optional, [heads, Tq]) receives each query's natural
+   * log-sum-exp (+inf where a query sees no key).
+   */
+  forward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse?: Float32Array): { out: Float32Array; weights: Float32Array | null } | null {
+    const { heads, Tq, Tk, D, Dv } = p;
+    const out = new Float32Array(heads * Tq * Dv);
+    const w = weights ? new Float32Array(heads * Tq * Tk) : null;
+    if (heads === 0 || Tq === 0) return { out, weights: w };
+    const lay = this.plan(p, false, [Tq * D, Tk * D, Tk * Dv, Tq * Dv, weights ? Tq * Tk : 0, lse ? Tq : 0]);
+    if (!lay) return null;
+    const [qAt, kAt, vAt, oAt, wAt, lAt] = lay.at;
+    for (let h = 0; h < heads; h++) {
+      this.loadHead(p, h, lay.maskAt);
+      const f = this.f32;
+      f.set(q.subarray(h * Tq * D, (h + 1) * Tq * D), qAt >> 2);
+      f.set(k.subarray(h * Tk * D, (h + 1) * Tk * D), kAt >> 2);
+      f.set(v.subarray(h * Tk * Dv, (h + 1) * Tk * Dv), vAt >> 2);
+      this.x.forward(qAt, kAt, vAt, oAt, wAt, lAt, lay.work);
+      out.set(f.subarray(oAt >> 2, (oAt >> 2) + Tq * Dv), h * Tq * Dv);
+      if (w) w.set(f.subarray(wAt >> 2, (wAt >> 2) + Tq * Tk), h * Tq * Tk);
+      if (lse) lse.set(f.subarray(lAt >> 2, (lAt >> 2) + Tq), h * Tq);
+    }
+    return { out, weights: w };
+  }
+
+  /** dq, dk, dv of softmax attention given d_out [heads, Tq, Dv] (no d_weights). */
+  backward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null {
+    const { heads, Tq, Tk, D, Dv } = p;
+    const dq = new Float32Array(heads * Tq * D);
+    const dk = new Float32Array(heads * Tk * D);
+    const dv = new Float32Array(heads * Tk * Dv);
+    if (heads === 0 || Tq === 0 || Tk === 0) return { dq, dk, dv };
+    const lay = this.plan(p, true, [Tq * D, Tk * D, Tk * Dv, Tq * Dv, Tq * D, Tk * D, Tk * Dv]);
+    if (!lay) return null;
+    const [qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt] = lay.at;
+    for (let h = 0; h < heads; h++) {
+      this.loadHead(p, h, lay.maskAt);
+      const f = this.f32;
+      f.set(q.subarray(h * Tq * D, (h + 1) * Tq * D), qAt >> 2);
+      f.set(k.subarray(h * Tk * D, (h + 1) * Tk * D), kAt >> 2);
+      f.set(v.subarray(h * Tk * Dv, (h + 1) * Tk * Dv), vAt >> 2);
+      f.set(dOut.subarray(h * Tq * Dv, (h + 1) * Tq * Dv), gAt >> 2);
+      this.x.backward(qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt, lay.work);
+      dq.set(f.subarray(dqAt >> 2, (dqAt >> 2) + Tq * D), h * Tq * D);
+      dk.set(f.subarray(dkAt >> 2, (dkAt >> 2) + Tk * D), h * Tk * D);
+      dv.set(f.subarray(dvAt >> 2, (dvAt >> 2) + Tk * Dv), h * Tk * Dv);
+    }
+    return { dq, dk, dv };
+  }
+
+  /** Lays out the per-head buffers (float counts in `floats`), the mask and the work area; grows memory. */
+  private plan(p: FlashProblem, backward: boolean, floats: number[]): { at: number[]; maskAt: number; work: number } | null {
+    let top = this.base;
+    const take = (n: number) => {
+      const at = top;
+      top = at + Math.ceil(n / 64) * 64;
+      return at;
+    };
+    const at = floats.map((n) => (n > 0 ? take(n * 4) : 0));
+    const maskAt = p.maskBytes > 0 ? take(p.maskBytes) : 0;
+    const win = p.window === null ? -1 : Math.min(p.window, 0x3fffffff);
+    this.x.configure(p.Tq, p.Tk, p.D, p.Dv, p.scale, p.causal ? 1 : 0, win, maskAt, p.maskBytes > p.Tk ? p.Tk : 0);
+    const work = top;
+    top += this.x.workBytes(backward ? 1 : 0);
+    if (top > FLASH_MAX_BYTES) return null;
+    const mem = this.x.memory;
+    if (mem.buffer.byteLength < top) mem.grow(Math.ceil((top - mem.buffer.byteLength) / PAGE));
+    if (this.f32.buffer !== mem.buffer) {
+      this.f32 = new Float32Array(mem.buffer);
+      this.u8 = new Uint8Array(mem.buffer);
+    }
+    return { at, maskAt, work };
+  }
+
+  private loadHead(p: FlashProblem, h: number, maskAt: number): void {
+    if (p.maskBytes > 0 && p.fillMask) p.fillMask(h, this.u8.subarray(maskAt, maskAt + p.maskBytes));
+  }
+}
+
+let shared: WasmFlash | null = null;
+/** The shared instance (created on first use). */
+export function wasmFlash(): WasmFlash {
+  return (shared ??= new WasmFlash());
+}
