@@ -4,6 +4,7 @@ import {
   type Attrs, type Backend, type CompileOptions, type ConstantValue, type Executable, type Graph, type RunOptions, type ValueId,
 } from "@attn/core";
 import { BufferPool, readback, upload, WORD, writeTensor, type GpuTensor, type PoolStats } from "./buffers.js";
+import { CheckChannel } from "./checks.js";
 import { acquireDevice, type DeviceOptions, type GpuContext } from "./device.js";
 import { PipelineCache } from "./kernel.js";
 import { allNodes, firstUnsupported, planSteps, recordSteps, type Step } from "./record.js";
@@ -128,13 +129,11 @@ export class WebGpuExecutable implements Executable {
     const g = this.graph;
     const { names, ids } = requestedOutputs(g, opts);
     const env = bindFeeds(g, feeds);
-    const vals = new Map<ValueId, GpuTensor>(this.params);
-    const owned: GpuTensor[] = [];
-    for (const id of g.inputs) {
-      const t = upload(this.device, this.pool, feeds[g.values[id].name], false);
-      vals.set(id, t);
-      owned.push(t);
-    }
+    const pool = this.pool;
+    // every buffer this run takes is on the pool's ledger, so a run that fails partway hands back what
+    // its half-recorded values, a kernel's temporaries or a scan body still held (see closeRun below)
+    pool.openRun();
+    let completed = false;
     const scratch: GPUBuffer[] = [];
     this.device.pushErrorScope("validation");
     let scoped = true;
@@ -144,25 +143,57 @@ export class WebGpuExecutable implements Executable {
       const err = await this.device.popErrorScope();
       if (err) throw new BackendError(`WebGPU validation error while running ${g.name}: ${err.message}`);
     };
-    const encoder = this.device.createCommandEncoder();
-    const paramsByName = new Map(g.params.map((p) => [p.name, this.params.get(p.value)!]));
-    const base = { device: this.device, pool: this.pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants, paramsByName };
     try {
+      const vals = new Map<ValueId, GpuTensor>(this.params);
+      const owned: GpuTensor[] = [];
+      for (const id of g.inputs) {
+        const t = upload(this.device, pool, feeds[g.values[id].name], false);
+        vals.set(id, t);
+        owned.push(t);
+      }
+      const encoder = this.device.createCommandEncoder();
+      const checks = new CheckChannel(pool, encoder);
+      const paramsByName = new Map(g.params.map((p) => [p.name, this.params.get(p.value)!]));
+      const base = { device: this.device, pool, pipelines: this.pipelines, encoder, env, scratch, constants: this.constants, paramsByName, checks };
       const updates = g.updates ?? [];
       recordSteps(this.schedule([...ids, ...updates.map((u) => u.value)]), vals, base);
-      const { results, held } = this.recordUpdates(encoder, ids.map((id) => vals.get(id)!), updates.map((u) => vals.get(u.value)!));
+      const outputs = ids.map((id) => vals.get(id)!);
+      const values = updates.map((u) => vals.get(u.value)!);
+      // A run with data checks copies its updates into the parameters only once the checks have passed:
+      // a failing run must leave weights and optimizer state as they were, as on the cpu backend (whose
+      // kernel throws before any update). Runs without checks keep the single submit.
+      const deferUpdates = checks.tensors.length > 0 && values.length > 0;
+      const recorded = deferUpdates ? { results: outputs, held: [] as GpuTensor[] } : this.recordUpdates(encoder, outputs, values);
+      const results = recorded.results;
+      let held = recorded.held;
       this.device.queue.submit([encoder.finish()]);
       await popScope();
-      const host = await readback(this.pool, results);
+      // one readback: the requested outputs and the status words of the run's checks
+      const host = await readback(pool, [...results, ...checks.tensors]);
       if (this.gpu.lost) throw this.gpu.lost;
-      for (const t of new Set([...owned, ...results, ...held])) this.pool.release(t);
+      const failure = checks.verdict(host.slice(results.length).map((t) => t.data));
+      if (failure) throw failure;
+      if (deferUpdates) held = this.submitUpdates(values);
+      for (const t of new Set([...owned, ...results, ...held, ...checks.tensors])) pool.release(t);
       const out: Record<string, Tensor> = {};
       names.forEach((n, i) => (out[n] = host[i]));
+      completed = true;
       return out;
     } finally {
       await popScope().catch(() => undefined);
-      this.pool.releaseScratch(scratch);
+      pool.releaseScratch(scratch);
+      // a run that threw: its encoder was never submitted, or it completed (the readback waited for it),
+      // so every buffer it still holds can go back to the pool
+      pool.closeRun(!completed);
     }
+  }
+
+  /** Records and submits the copies of `graph.updates` on their own (after a run's checks passed); returns the tensors to release. */
+  private submitUpdates(values: GpuTensor[]): GpuTensor[] {
+    const encoder = this.device.createCommandEncoder();
+    const { held } = this.recordUpdates(encoder, [], values);
+    this.device.queue.submit([encoder.finish()]);
+    return held;
   }
 
   /**

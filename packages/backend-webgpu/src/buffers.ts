@@ -97,6 +97,10 @@ export class BufferPool {
   private bytesEver = 0;
   private bytesNow = 0;
   private bytesFree = 0;
+  /** Buffers sitting in the free lists: a second give of the same buffer is ignored instead of listing it twice. */
+  private readonly idle = new Set<GPUBuffer>();
+  /** While a run is open: the buffers it took that are not back yet (see {@link BufferPool.openRun}). */
+  private ledger: Set<GPUBuffer> | null = null;
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -123,6 +127,8 @@ export class BufferPool {
     const b = this.free.get(`${kind}:${c}`)?.pop();
     if (b) {
       this.bytesFree -= b.size;
+      this.idle.delete(b);
+      this.ledger?.add(b);
       return b;
     }
     const buf = this.device.createBuffer({ size: c, usage: USAGES[kind] });
@@ -130,12 +136,16 @@ export class BufferPool {
     this.bytesEver += c;
     this.bytesNow += c;
     this.kinds.set(buf, kind);
+    this.ledger?.add(buf);
     return buf;
   }
 
   private give(b: GPUBuffer): void {
     const kind = this.kinds.get(b);
     if (!kind) return; // destroyed with the pool, or never ours
+    this.ledger?.delete(b);
+    if (this.idle.has(b)) return;
+    this.idle.add(b);
     const key = `${kind}:${b.size}`;
     const list = this.free.get(key) ?? [];
     list.push(b);
@@ -181,6 +191,35 @@ export class BufferPool {
     }
   }
 
+  /**
+   * Starts a run's ledger: every buffer taken from now on is noted until it comes back, so that a run
+   * failing partway (a kernel throwing while recording, a data error found after the readback) can hand
+   * back everything it still holds through {@link BufferPool.closeRun}, whatever references its
+   * half-recorded values kept. Runs are serialised, so one ledger at a time.
+   */
+  openRun(): void {
+    this.ledger = new Set();
+  }
+
+  /**
+   * Ends the run's ledger. With `reclaim`, every buffer the run took and did not give back returns to the
+   * free lists (the run's encoder was either never submitted or has completed, so nothing on the device
+   * still uses them), except a staging buffer with a map in flight (a lost device), which is left alone.
+   * Returns how many buffers came back that way.
+   */
+  closeRun(reclaim: boolean): number {
+    const out = this.ledger;
+    this.ledger = null;
+    if (!out || !reclaim) return 0;
+    let n = 0;
+    for (const b of out) {
+      if (b.mapState !== "unmapped") continue;
+      this.give(b);
+      n++;
+    }
+    return n;
+  }
+
   /** Reads device tensors back to host tensors: one submit, one pooled staging buffer each. */
   async readback(ts: readonly GpuTensor[]): Promise<Tensor[]> {
     const enc = this.device.createCommandEncoder();
@@ -191,15 +230,20 @@ export class BufferPool {
     });
     this.device.queue.submit([enc.finish()]);
     try {
-      const out: Tensor[] = [];
-      for (let i = 0; i < ts.length; i++) {
-        const s = staging[i];
-        await s.mapAsync(MAP_READ);
-        const raw = s.getMappedRange().slice(0, ts[i].size * WORD);
-        s.unmap();
-        out.push(hostTensor(ts[i], raw));
+      // every map is requested at once: one wait for the submit, and no staging buffer sits "unmapped"
+      // while still awaited (a run's ledger reclaims only unmapped buffers)
+      const maps = await Promise.allSettled(staging.map((s) => s.mapAsync(MAP_READ)));
+      const failed = maps.find((m) => m.status === "rejected");
+      if (failed) {
+        for (const s of staging) if (s.mapState === "mapped") s.unmap();
+        throw failed.reason;
       }
-      return out;
+      return ts.map((t, i) => {
+        const s = staging[i];
+        const raw = s.getMappedRange().slice(0, t.size * WORD);
+        s.unmap();
+        return hostTensor(t, raw);
+      });
     } finally {
       // a failed map (lost device) leaves the buffer unmapped or pending; either way it can go back
       for (const s of staging) if (s.mapState === "unmapped") this.give(s);
@@ -211,6 +255,7 @@ export class BufferPool {
     for (const b of this.kinds.keys()) b.destroy();
     this.kinds.clear();
     this.free.clear();
+    this.idle.clear();
     this.bytesNow = 0;
     this.bytesFree = 0;
   }

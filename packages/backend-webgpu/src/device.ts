@@ -62,6 +62,12 @@ async function createNodeGpu(): Promise<GPU | null> {
       // Debian's chromium ships SwiftShader, a software Vulkan driver Dawn accepts (Mesa's lavapipe it rejects).
       if (existsSync(SWIFTSHADER_ICD)) proc.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     }
+    if (!proc.env.XDG_RUNTIME_DIR) {
+      // Dawn probes for a Wayland display; libwayland prints "error: XDG_RUNTIME_DIR is invalid" to stderr
+      // on headless machines without it. Any directory with no display socket makes the probe fail quietly.
+      const { tmpdir } = await import("node:os");
+      proc.env.XDG_RUNTIME_DIR = tmpdir();
+    }
     const { create, globals } = await import("webgpu");
     Object.assign(globalThis, globals);
     return create([]);

@@ -1,6 +1,7 @@
 /// <reference types="webgpu" />
-import { BackendError, inferNode, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
+import { BackendError, inferNode, stridesOf, type Attrs, type DType, type Graph, type ShapeEnv } from "@attn/core";
 import type { BufferPool, GpuTensor } from "./buffers.js";
+import type { CheckHit, CheckSlot } from "./checks.js";
 
 /**
  * Compute pipelines by key: op plus shape class (dtype, variant), never the concrete sizes (those are
@@ -59,6 +60,26 @@ export interface KernelContext {
    * and each returned tensor is one new reference the caller must release. Set by the run's recorder.
    */
   readonly runGraph?: (body: Graph, inputs: readonly GpuTensor[]) => GpuTensor[];
+  /** Names of the node's input values in the graph (messages name the tensor, as the cpu backend's do). */
+  readonly inputNames?: readonly (string | null)[];
+  /**
+   * Registers a data check of this node (see checks.ts) and returns the status slot its dispatch writes:
+   * after the run, a slot with a nonzero code fails the run with `describe(hit)`, located at this node's
+   * `.attn` span. `name` tells apart the checks of one node; call once per check dispatch. Set by the
+   * run's recorder (absent outside a run, where nothing can be reported).
+   */
+  readonly check?: (name: string, describe: (hit: CheckHit) => string) => CheckSlot;
+}
+
+/** The graph name of input `i` of the node, or `fallback` when the context does not know it. */
+export function inputName(ctx: KernelContext, i: number, fallback: string): string {
+  return ctx.inputNames?.[i] ?? fallback;
+}
+
+/** A flat index as a multi-index of `shape`, `[i, j, …]` (as the cpu backend's messages print positions). */
+export function formatIndex(flat: number, shape: readonly number[]): string {
+  const st = stridesOf(shape);
+  return `[${st.map((s, k) => Math.floor(flat / s) % Math.max(shape[k], 1)).join(", ")}]`;
 }
 
 /** A kernel records the work of one node and returns one device tensor per node output. */

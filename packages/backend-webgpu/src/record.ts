@@ -8,6 +8,7 @@
  */
 import { AttnError, BackendError, isGraph, planLiveness, type Graph, type Node, type SourceSpan, type ValueId } from "@attn/core";
 import type { GpuTensor } from "./buffers.js";
+import type { CheckChannel } from "./checks.js";
 import type { Kernel, KernelContext } from "./kernel.js";
 import { getKernel } from "./registry.js";
 
@@ -19,12 +20,18 @@ export interface Step {
   readonly release: readonly ValueId[];
   /** Per node output: whether a later step reads it or the run requests it. */
   readonly used: readonly boolean[];
+  /** Graph names of the node's inputs (null for an absent optional one), for data-check messages. */
+  readonly inputNames: readonly (string | null)[];
 }
 
-/** What recording needs besides the values: the run's context without a node's op (and without runGraph / outputUsed, which recording provides). */
-export interface RecordContext extends Omit<KernelContext, "op" | "runGraph" | "outputUsed"> {
+/** What recording needs besides the values: the run's context without a node's op (and without what recording provides per node). */
+export interface RecordContext extends Omit<KernelContext, "op" | "runGraph" | "outputUsed" | "inputNames" | "check"> {
   /** Resident parameters by name: a body declaring its own parameters binds them from here. */
   readonly paramsByName: ReadonlyMap<string, GpuTensor>;
+  /** The run's status channel: data checks register their slots here. */
+  readonly checks: CheckChannel;
+  /** The scan nodes whose bodies are being recorded, innermost first (empty at the top graph). */
+  readonly enclosing?: readonly Node[];
 }
 
 /** Attaches `node`'s op and `.attn` span to an error raised while recording it (an error with a span, e.g. from inside a scan body, is kept). */
@@ -67,7 +74,10 @@ export function planSteps(graph: Graph, outputs: readonly ValueId[], resident: I
   const planned = planLiveness(graph, outputs, resident);
   const read = new Set<ValueId>(outputs);
   for (const { node } of planned) for (const i of node.inputs) if (i !== null) read.add(i);
-  return planned.map(({ node, release }) => ({ node, kernel: getKernel(node.op)!, release, used: node.outputs.map((o) => read.has(o)) }));
+  const name = (id: ValueId | null) => (id === null ? null : (graph.values[id]?.name ?? `#${id}`));
+  return planned.map(({ node, release }) => ({
+    node, kernel: getKernel(node.op)!, release, used: node.outputs.map((o) => read.has(o)), inputNames: node.inputs.map(name),
+  }));
 }
 
 /** Body plans, by body graph (a body always computes all its outputs, its parameters being resident). */
@@ -87,11 +97,19 @@ function bodyPlan(body: Graph): Step[] {
  * outputs are added, and each value is released to the pool right after its last reader is recorded.
  */
 export function recordSteps(steps: readonly Step[], vals: Map<ValueId, GpuTensor>, rc: RecordContext): void {
-  const runGraph = (body: Graph, inputs: readonly GpuTensor[]) => recordBody(body, inputs, rc);
+  const enclosing = rc.enclosing ?? [];
   for (const step of steps) {
     const node = step.node;
     const ins = node.inputs.map((id) => (id === null ? null : vals.get(id)!));
-    const ctx: KernelContext = { ...rc, op: node.op, runGraph, outputUsed: (i) => step.used[i] ?? true };
+    const ctx: KernelContext = {
+      ...rc,
+      op: node.op,
+      // a body recorded for this node (a scan) reports its data errors through this node too
+      runGraph: (body, inputs) => recordBody(body, inputs, { ...rc, enclosing: [node, ...enclosing] }),
+      outputUsed: (i) => step.used[i] ?? true,
+      inputNames: step.inputNames,
+      check: (name, describe) => rc.checks.slot(name, [node, ...enclosing], describe),
+    };
     let outs: GpuTensor[];
     try {
       outs = step.kernel(ins, node.attrs, ctx);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, type Attrs, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createWebGpuBackend } from "../src/index.js";
-import { requireWebGpu } from "./helpers.js";
+import { requireWebGpu, values } from "./helpers.js";
 
 /**
  * The attention family against backend-cpu on what the fixtures leave out: sizes that are not multiples
@@ -12,18 +12,8 @@ import { requireWebGpu } from "./helpers.js";
  * non-last axis.
  */
 
-/** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
-function values(n: number, seed: number, lo = -2, hi = 2): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
-const f32 = (shape: number[], seed: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed));
+const f32 = (shape: number[], seed: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed, -2, 2));
 
 /** A key-padding mask [B, Tk] hiding the keys listed per batch (true = masked out). */
 function padding(B: number, Tk: number, hidden: number[][]): Tensor {

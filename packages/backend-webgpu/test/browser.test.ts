@@ -7,9 +7,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
-import { isGraph, optimize, type Graph } from "@attn/core";
-import { FIXTURES_DIR, loadCases, modelCaseGradientGraph, modelCaseGraph, opCaseGradientGraph, opCaseGraph, parseCases, type ConformanceCase } from "@attn/conformance";
-import { getKernel } from "../src/index.js";
+import { FIXTURES_DIR, loadCases, parseCases, type ConformanceCase } from "@attn/conformance";
+import { missingForCase } from "./kernel-coverage.js";
 import type { BrowserPlan, BrowserReport } from "./browser/page.js";
 
 /**
@@ -63,24 +62,6 @@ const CHROMIUM_ARGS = ["--enable-unsafe-webgpu"];
 
 const matches = (entry: string, name: string) => (entry.endsWith("/") ? name.startsWith(entry) : name === entry);
 
-function opsOf(g: Graph, into = new Set<string>()): Set<string> {
-  for (const n of g.nodes) {
-    into.add(n.op);
-    for (const v of Object.values(n.attrs)) if (isGraph(v)) opsOf(v, into);
-  }
-  return into;
-}
-const missingKernels = (graphs: readonly Graph[]) => [...new Set(graphs.flatMap((g) => [...opsOf(g)]))].filter((op) => !getKernel(op)).sort();
-
-/** The ops a case's forward and backward graphs need that have no WGSL kernel here (as the harness builds them). */
-async function missingFor(c: ConformanceCase): Promise<{ forward: string[]; backward: string[] }> {
-  if (c.kind === "op") return { forward: missingKernels([opCaseGraph(c)]), backward: c.grad ? missingKernels([opCaseGradientGraph(c)]) : [] };
-  const g = await modelCaseGraph(c);
-  // backend-webgpu has no evaluateNode, so the harness optimises without constant evaluation
-  const forms = [g, optimize(g, {})];
-  return { forward: missingKernels(forms), backward: c.grad ? missingKernels(forms.map((f) => modelCaseGradientGraph(c, f))) : [] };
-}
-
 /** The fixture files (relative to the fixtures folder) and their cases' names, as the page will fetch them. */
 async function fixtureFiles(): Promise<Map<string, string[]>> {
   const { readdir } = await import("node:fs/promises");
@@ -108,7 +89,7 @@ async function makePlan(cases: readonly ConformanceCase[]): Promise<Planned> {
   for (const c of cases) {
     const isRequired = required.has(c.name);
     if (!isRequired && !SMOKE_BROWSER_CASES.some((e) => matches(e, c.name))) continue;
-    const { forward, backward } = await missingFor(c);
+    const { forward, backward } = await missingForCase(c);
     if (forward.length) {
       if (isRequired) filtered.push(`${c.name}: no WGSL kernel for ${forward.join(", ")} on this branch`);
       continue;

@@ -1,22 +1,10 @@
-import { GraphBuilder, Trainer, clipGradNorm, isGraph, optimize, type Backend, type Executable, type Graph } from "@attn/core";
-import {
-  decodeTensor, loadCases, loadOptimizerCases, loadTrainingCases, modelCaseGradientGraph, modelCaseGraph, opCaseGradientGraph, opCaseGraph,
-  type ClipCase, type TrainingCase,
-} from "@attn/conformance";
+import { GraphBuilder, Trainer, clipGradNorm, type Backend, type Executable, type Graph } from "@attn/core";
+import { decodeTensor, loadCases, loadOptimizerCases, loadTrainingCases, type ClipCase, type TrainingCase } from "@attn/conformance";
 import { describeConformance } from "@attn/conformance/vitest";
 import { compileSource } from "@attn/dsl";
 import { createWebGpuBackend, getKernel } from "../src/index.js";
 import { requireWebGpu } from "./helpers.js";
-
-function opsOf(g: Graph, into = new Set<string>()): Set<string> {
-  for (const n of g.nodes) {
-    into.add(n.op);
-    for (const v of Object.values(n.attrs)) if (isGraph(v)) opsOf(v, into);
-  }
-  return into;
-}
-
-const missingKernels = (graphs: readonly Graph[]) => [...new Set(graphs.flatMap((g) => [...opsOf(g)]))].filter((op) => !getKernel(op)).sort();
+import { missingForCase, opsOf } from "./kernel-coverage.js";
 
 /** The graph `runClipCase` runs: core's clipGradNorm over the case's gradients. */
 function clipGraph(c: ClipCase): Graph {
@@ -60,21 +48,9 @@ async function skipLists(): Promise<{ skip: Record<string, string>; skipGradient
   const skip: Record<string, string> = {};
   const skipGradients: Record<string, string> = {};
   for (const c of await loadCases()) {
-    let graphs: Graph[];
-    let backward: Graph[] = [];
-    if (c.kind === "op") {
-      graphs = [opCaseGraph(c)];
-      if (c.grad) backward = [opCaseGradientGraph(c)];
-    } else {
-      const g = await modelCaseGraph(c);
-      // the webgpu backend has no evaluateNode, so the harness optimises without constant evaluation
-      graphs = [g, optimize(g, {})];
-      if (c.grad) backward = graphs.map((f) => modelCaseGradientGraph(c, f));
-    }
-    const missing = missingKernels(graphs);
-    const missingBackward = missingKernels(backward);
-    if (missing.length) skip[c.name] = `no WGSL kernel for ${missing.join(", ")} yet (#5)`;
-    else if (missingBackward.length) skipGradients[c.name] = `no WGSL kernel for ${missingBackward.join(", ")} yet (#5)`;
+    const { forward, backward } = await missingForCase(c);
+    if (forward.length) skip[c.name] = `no WGSL kernel for ${forward.join(", ")} (#5)`;
+    else if (backward.length) skipGradients[c.name] = `no WGSL kernel for ${backward.join(", ")} (#5)`;
   }
   const { optimizers, clips } = await loadOptimizerCases();
   // the ops each optimizer, clipping and training case runs, by case name
@@ -89,11 +65,11 @@ async function skipLists(): Promise<{ skip: Record<string, string>; skipGradient
   ];
   for (const [name, ops] of needs) {
     const missing = [...ops].filter((op) => !getKernel(op)).sort();
-    if (missing.length) skip[name] = `no WGSL kernel for ${missing.join(", ")} yet (#5)`;
+    if (missing.length) skip[name] = `no WGSL kernel for ${missing.join(", ")} (#5)`;
   }
   return { skip, skipGradients };
 }
 
 if (await requireWebGpu("conformance: webgpu")) {
-  await describeConformance("webgpu", () => createWebGpuBackend(), await skipLists());
+  await describeConformance("webgpu", () => createWebGpuBackend(), { ...(await skipLists()), timeoutMs: 60_000 });
 }

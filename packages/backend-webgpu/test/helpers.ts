@@ -17,3 +17,14 @@ export async function requireWebGpu(label: string): Promise<boolean> {
   }
   return false;
 }
+
+/** Deterministic values in [lo, hi) from a small LCG, so a failing test reproduces. */
+export function values(n: number, seed: number, lo = -3, hi = 3): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
+  }
+  return out;
+}

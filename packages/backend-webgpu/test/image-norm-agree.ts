@@ -2,17 +2,8 @@ import { expect } from "vitest";
 import { GraphBuilder, inferNode, ShapeEnv, Tensor, type Attrs, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createWebGpuBackend } from "../src/index.js";
+import { values } from "./helpers.js";
 
-/** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
-export function values(n: number, seed: number, lo = -3, hi = 3): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 /** A float32 tensor of deterministic values. */
 export const f32 = (shape: number[], seed: number, lo?: number, hi?: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed, lo, hi));

@@ -1,7 +1,8 @@
 import { describe, it } from "vitest";
 import { Tensor } from "@attn/core";
 import { requireWebGpu } from "./helpers.js";
-import { agreeAll, f32, values } from "./image-norm-agree.js";
+import { values } from "./helpers.js";
+import { agreeAll, f32 } from "./image-norm-agree.js";
 
 if (await requireWebGpu("webgpu norm kernels")) {
   describe("layer_norm and layer_norm_grad match the cpu backend", () => {

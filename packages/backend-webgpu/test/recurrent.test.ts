@@ -2,18 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, GraphBuilder, Tensor, buildGradientGraph, isGraph, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createWebGpuBackend, getKernel, type WebGpuExecutable } from "../src/index.js";
-import { requireWebGpu } from "./helpers.js";
+import { requireWebGpu, values } from "./helpers.js";
 
-/** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
-function values(n: number, seed: number, lo: number, hi: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 const f32 = (shape: number[], seed: number, lo = -1, hi = 1) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed, lo, hi));
 const type = (t: Tensor) => ({ dtype: t.dtype, shape: [...t.shape] });

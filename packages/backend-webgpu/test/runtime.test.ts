@@ -3,19 +3,9 @@ import { BackendError, GraphBuilder, Tensor, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { NO_ADAPTER_MESSAGE, createWebGpuBackend, type WebGpuBackend } from "../src/index.js";
 import { LONG_ROW } from "../src/kernels/softmax.js";
-import { requireWebGpu } from "./helpers.js";
+import { requireWebGpu, values } from "./helpers.js";
 
-/** Deterministic values in [lo, hi) (a small LCG), so failures reproduce. */
-function values(n: number, seed: number, lo = -4, hi = 4): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
-const f32 = (shape: number[], seed: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed));
+const f32 = (shape: number[], seed: number) => new Tensor("float32", shape, values(shape.reduce((p, d) => p * d, 1), seed, -4, 4));
 
 function oneOp(op: string, shape: number[], attrs: Record<string, unknown>): Graph {
   const b = new GraphBuilder(op);

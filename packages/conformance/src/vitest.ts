@@ -14,6 +14,12 @@ export interface ConformanceOptions {
    * (its outputs are still checked). Same rules as `skip`: printed, and an entry matching no case fails.
    */
   readonly skipGradients?: Readonly<Record<string, string>>;
+  /**
+   * Per-case time limit in ms (vitest's default otherwise). Software GPU drivers compile each new
+   * pipeline in 0.1–5 s, so a backend like webgpu-on-SwiftShader needs more than vitest's 5 s on a
+   * loaded machine; a limit, never a speed assertion.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The reason `list` gives for `name`: an exact entry, else the first prefix entry (ending in `/`) that matches. */
@@ -54,7 +60,7 @@ export async function describeConformance(label: string, makeBackend: () => Back
       it(gradReason ? `${c.name} (gradients skipped on ${label}: ${gradReason})` : c.name, async () => {
         const res = await runCase(await get(), c, (f) => readCaseFile(f), { gradients: !gradReason });
         expect(res.failures, res.failures.join("\n")).toEqual([]);
-      });
+      }, opts.timeoutMs);
     }
     for (const c of [...optimizers, ...clips]) {
       const reason = reasonIn(skip, c.name);
@@ -66,7 +72,7 @@ export async function describeConformance(label: string, makeBackend: () => Back
       it(c.kind === "optimizer" ? `${c.name}: ${c.steps.length} updates match torch.optim` : `${c.name}: matches clip_grad_norm_`, async () => {
         const failures = c.kind === "optimizer" ? await runOptimizerCase(await get(), c) : await runClipCase(await get(), c);
         expect(failures, failures.join("\n")).toEqual([]);
-      });
+      }, opts.timeoutMs);
     }
     for (const t of training) {
       const reason = reasonIn(skip, t.name);
@@ -78,7 +84,7 @@ export async function describeConformance(label: string, makeBackend: () => Back
       it(`${t.name}: ${t.steps} optimizer steps follow PyTorch's loss curve within ${CURVE_ATOL}`, async () => {
         const res = await runTrainingCase(await get(), t);
         expect(res.failures, res.failures.join("\n")).toEqual([]);
-      });
+      }, opts.timeoutMs);
     }
     afterAll(() => {
       if (skipped.length) console.log(`[conformance:${label}] skipped ${skipped.length} case(s):\n  ${skipped.join("\n  ")}`);

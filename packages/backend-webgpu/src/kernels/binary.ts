@@ -1,5 +1,6 @@
 import { BackendError, stridesOf } from "@attn/core";
-import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, MAX_RANK, WG, WGSL_FLOAT, WGSL_UNIFORMS, wgslType, type Kernel } from "../kernel.js";
+import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, inputName, MAX_RANK, WG, WGSL_FLOAT, WGSL_UNIFORMS, wgslType, type Kernel } from "../kernel.js";
+import { checkElements } from "./validate.js";
 
 /**
  * Binary elementwise ops with NumPy broadcasting: the output shape and both inputs' broadcast strides
@@ -7,7 +8,9 @@ import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, MAX_RANK, WG, WGSL_FLOAT
  *
  * - float32 arithmetic is IEEE f32; maximum/minimum propagate NaN (as torch).
  * - int32 add/sub/mul wrap (WGSL integer semantics, as the cpu backend); div truncates toward zero. A zero
- *   int32 divisor gives the dividend (WGSL's rule) where the cpu backend throws.
+ *   int32 divisor fails the run with the cpu backend's error: a check dispatch (validate.ts) looks for a
+ *   zero in the divisor first (every element of it is read when the output is not empty); the shader
+ *   itself still gives the dividend there (WGSL's rule), a result the failed run never returns.
  * - comparisons give bool, stored on the device as u32 0/1; NaN compares unequal to everything.
  * - logical_and / logical_or read bool (u32) inputs.
  */
@@ -96,6 +99,9 @@ function binaryKernel(name: string): Kernel {
       uniforms[2 + MAX_RANK + k] = sa[k];
       uniforms[2 + 2 * MAX_RANK + k] = sb[k];
     });
+    if (name === "div" && a.dtype === "int32") {
+      checkElements(ctx, "divisor", "nonzero", b, [], () => `${name}: int32 division by zero (divisor "${inputName(ctx, 1, "b")}" has a zero element)`);
+    }
     const inType = wgslType(a.dtype);
     dispatch(ctx, `binary:${name}:${a.dtype}:${broadcast ? "bcast" : "same"}`, () => shader(expr, inType, wgslType(o.dtype), broadcast), [a, b, y], uniforms, groupsFor(y.size));
     return [y];

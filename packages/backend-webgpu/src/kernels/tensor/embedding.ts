@@ -14,13 +14,23 @@
  *   5. sum: one thread per (v, d) adds dy over its row's range in t order, with Kahan compensation.
  * Rows nobody indexes get exact zeros. The work is linear in V·D + T·D plus Σ cnt² for the ordering.
  *
- * Bad indices: the cpu backend throws on an index outside [0, V), but a kernel cannot fail a run that is
- * already recorded, so on the device such a position yields a NaN row in embedding (loud in any result)
- * and contributes nothing to embedding_grad.
+ * Bad indices: an index outside [0, V) fails the run with the cpu backend's error (the first offending
+ * position, its value and the valid range), found by a check dispatch (../validate.ts) and reported after
+ * the run completes. The shaders below still guard their reads: such a position yields a NaN row in
+ * embedding and contributes nothing to embedding_grad, results the failed run never returns.
  */
 import { sizeOf } from "@attn/core";
-import { WORD } from "../../buffers.js";
-import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
+import { WORD, type GpuTensor } from "../../buffers.js";
+import { i32FromBits } from "../../checks.js";
+import { dispatch, FLAT_INDEX, formatIndex, groupsFor, inferOutputs, inputName, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel, type KernelContext } from "../../kernel.js";
+import { checkIndices } from "../validate.js";
+
+/** Records the range check of `idx` against the V rows of the weight (message as the cpu backend's). */
+function checkRows(ctx: KernelContext, idx: GpuTensor, V: number, D: number): void {
+  const forWeight = ctx.op === "embedding" ? ` for weight "${inputName(ctx, 0, "weight")}" [${V}, ${D}]` : "";
+  checkIndices(ctx, "indices", idx, V, null, (h) =>
+    `${ctx.op}: index ${i32FromBits(h.bits)} at position ${formatIndex(h.index, idx.shape)} of "${inputName(ctx, 1, "indices")}" is out of range [0, ${V})${forWeight}`);
+}
 
 const GATHER = `${WGSL_UNIFORMS}${WGSL_FLOAT}
 @group(0) @binding(1) var<storage, read> W: array<f32>;
@@ -40,6 +50,7 @@ export const embeddingKernel: Kernel = (inputs, attrs, ctx) => {
   const { outputs } = inferOutputs(ctx, inputs, attrs);
   const [w, idx] = inputs;
   const [V, D] = w!.shape;
+  checkRows(ctx, idx!, V, D);
   const y = ctx.pool.tensor("float32", outputs[0].shape);
   if (y.size > 0) dispatch(ctx, "tensor:embedding", () => GATHER, [w!, idx!, y], [y.size, V, D], groupsFor(y.size));
   return [y];
@@ -147,6 +158,7 @@ export const embeddingGradKernel: Kernel = (inputs, attrs, ctx) => {
   const [w, idx, dy] = inputs;
   const [V, D] = w!.shape;
   const T = sizeOf(idx!.shape);
+  checkRows(ctx, idx!, V, D);
   const dw = ctx.pool.tensor("float32", outputs[0].shape);
   if (dw.size === 0) return [dw];
   if (T === 0 || D === 0) {

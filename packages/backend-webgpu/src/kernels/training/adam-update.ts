@@ -1,7 +1,7 @@
 import type { GpuTensor } from "../../buffers.js";
 import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
 import { f32Bits } from "./f32-bits.js";
-import { WGSL_OPTIMIZER } from "./optimizer-common.js";
+import { checkScalars, WGSL_OPTIMIZER } from "./optimizer-common.js";
 
 /**
  * `adam_update(param, grad, exp_avg, exp_avg_sq, step, lr[, max_exp_avg_sq]) → param', exp_avg', exp_avg_sq'[, max']`:
@@ -99,6 +99,7 @@ interface AdamAttrs {
 export const adamUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<AdamAttrs>(ctx, inputs, attrs);
   const [param, grad, m, v, step, lr, max] = inputs as GpuTensor[];
+  checkScalars(ctx, step, lr, 4);
   const outs = outputs.map((o) => ctx.pool.tensor("float32", o.shape));
   const n = param.size;
   if (n > 0) {

@@ -1,5 +1,7 @@
 import type { GpuTensor } from "../../buffers.js";
-import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
+import { i32FromBits } from "../../checks.js";
+import { dispatch, FLAT_INDEX, formatIndex, groupsFor, inferOutputs, inputName, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel, type KernelContext } from "../../kernel.js";
+import { checkIndices } from "../validate.js";
 import { f32Bits } from "./f32-bits.js";
 import { reduceLoss } from "./loss-reduce.js";
 
@@ -18,8 +20,9 @@ import { reduceLoss } from "./loss-reduce.js";
  * loop over per-element softmax never happens and writes stay coalesced. The count for `mean` comes from
  * the same reduction kernel in counting mode, on the device, so no readback is needed.
  *
- * A target outside [0, C) that is not ignore_index (a BackendError on the CPU backend) makes that row's
- * loss and gradient NaN: the device cannot raise an error mid-run.
+ * A target outside [0, C) that is not ignore_index fails the run with the cpu backend's error (first
+ * offending row, its value, the range), found by a check dispatch (../validate.ts) and reported once the
+ * run completes; the shaders below still give such a row NaN, a result the failed run never returns.
  *
  * Uniforms: rows, C, ignore_index (i32 bits), 1 − ε and ε / C (f32 bits), then the gradient's dy mode.
  */
@@ -111,6 +114,13 @@ const BACKWARD = `${COMMON}
   DX[i] = w * (p - eps_over_c() - select(0.0, one_minus_eps(), u32(y) == c));
 }`;
 
+/** Records the check of the targets: each in [0, C) or ignore_index (message as the cpu backend's). */
+function checkTargets(ctx: KernelContext, target: GpuTensor, C: number, ignore: number): void {
+  checkIndices(ctx, "target", target, C, ignore, (h) =>
+    `${ctx.op}: target ${i32FromBits(h.bits)} at position ${formatIndex(h.index, target.shape)} of "${inputName(ctx, 1, "target")}" is out of range [0, ${C}) ` +
+      `(and is not ignore_index ${ignore})`);
+}
+
 function uniforms(rows: number, C: number, a: CeAttrs): number[] {
   return [rows, C, a.ignore_index >>> 0, f32Bits(1 - a.label_smoothing), f32Bits(a.label_smoothing / C)];
 }
@@ -121,6 +131,7 @@ export const crossEntropyKernel: Kernel = (inputs, attrs, ctx) => {
   const [logits, target] = inputs as [GpuTensor, GpuTensor];
   const C = logits.shape[logits.shape.length - 1];
   const rows = target.size;
+  checkTargets(ctx, target, C, a.ignore_index);
   const per = ctx.pool.tensor("float32", target.shape);
   if (rows > 0) dispatch(ctx, "cross_entropy", () => FORWARD, [logits, target, per], uniforms(rows, C, a), groupsFor(rows));
   if (a.reduction === "none") return [per];
@@ -135,6 +146,7 @@ export const crossEntropyGradKernel: Kernel = (inputs, attrs, ctx) => {
   const [logits, target, dy] = inputs as [GpuTensor, GpuTensor, GpuTensor];
   const C = logits.shape[logits.shape.length - 1];
   const rows = target.size;
+  checkTargets(ctx, target, C, a.ignore_index);
   const dx = ctx.pool.tensor("float32", outputs[0].shape);
   if (dx.size === 0) return [dx];
   const u = uniforms(rows, C, a);

@@ -1,5 +1,7 @@
 import type { GpuTensor } from "../../buffers.js";
-import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
+import { f32FromBits } from "../../checks.js";
+import { dispatch, FLAT_INDEX, formatIndex, groupsFor, inferOutputs, inputName, WG, WGSL_FLOAT, WGSL_UNIFORMS, type Kernel, type KernelContext } from "../../kernel.js";
+import { checkElements } from "../validate.js";
 import { reduceLoss } from "./loss-reduce.js";
 
 /**
@@ -14,8 +16,10 @@ import { reduceLoss } from "./loss-reduce.js";
  *
  * One thread per element writes ℓ (the `none` result, or the input of the workgroup-tree reduction for
  * `mean` / `sum`, see loss-reduce.ts). The logits form uses log1p(e^(−|x|)), which is the CPU's
- * log(e^(−m) + e^(−x−m)) rearranged so that f32 keeps the tiny tail of a large |x|. A probability outside
- * [0, 1] (which the CPU backend rejects) gives NaN here: the device cannot raise an error mid-run.
+ * log(e^(−m) + e^(−x−m)) rearranged so that f32 keeps the tiny tail of a large |x|. binary_cross_entropy
+ * and its gradient check that every prediction is a probability in [0, 1] (a check dispatch, ../validate.ts):
+ * the first one that is not fails the run with the cpu backend's error once the run completes. The shaders
+ * still give NaN there, a result the failed run never returns.
  */
 
 type Reduction = "mean" | "sum" | "none";
@@ -25,6 +29,15 @@ interface LossWgsl {
   readonly loss: string;
   /** Body of `fn grad(x: f32, t: f32) -> vec2<f32>` (∂ℓ/∂x, ∂ℓ/∂t). */
   readonly grad: string;
+  /** Records the data check of the first input, if the loss has one. */
+  readonly check?: (ctx: KernelContext, x: GpuTensor) => void;
+}
+
+/** binary_cross_entropy's inputs must be probabilities (message as the cpu backend's). */
+function checkProbabilities(ctx: KernelContext, p: GpuTensor): void {
+  checkElements(ctx, "probabilities", "probability", p, [], (h) =>
+    `${ctx.op}: every element of "${inputName(ctx, 0, "p")}" must be a probability in [0, 1], got ${f32FromBits(h.bits)} at position ${formatIndex(h.index, p.shape)} ` +
+      `(use binary_cross_entropy_with_logits on logits)`);
 }
 
 const LOSSES: Readonly<Record<string, LossWgsl>> = {
@@ -37,6 +50,7 @@ const LOSSES: Readonly<Record<string, LossWgsl>> = {
   return -(t * max(safe_log(x), -100.0) + (1.0 - t) * max(safe_log(1.0 - x), -100.0));`,
     grad: `if (!(x >= 0.0 && x <= 1.0)) { return vec2<f32>(nan(), nan()); }
   return vec2<f32>((x - t) / max((1.0 - x) * x, 1e-12), safe_log(1.0 - x) - safe_log(x));`,
+    check: checkProbabilities,
   },
   binary_cross_entropy_with_logits: {
     loss: "return (1.0 - t) * x + max(-x, 0.0) + log1p(exp(-abs(x)));",
@@ -103,6 +117,7 @@ function lossKernel(op: string, def: LossWgsl): Kernel {
     const { attrs: a, outputs } = inferOutputs<{ reduction: Reduction }>(ctx, inputs, attrs);
     const [x, t] = inputs as [GpuTensor, GpuTensor];
     const n = x.size;
+    def.check?.(ctx, x);
     const per = ctx.pool.tensor("float32", x.shape);
     if (n > 0) dispatch(ctx, `${op}:loss`, () => lossShader(def.loss), [x, t, per], [n], groupsFor(n));
     if (a.reduction === "none") return [per];
@@ -117,6 +132,7 @@ function lossGradKernel(op: string, def: LossWgsl): Kernel {
     const { attrs: a, outputs } = inferOutputs<{ reduction: Reduction }>(ctx, inputs, attrs);
     const [x, t, dy] = inputs as [GpuTensor, GpuTensor, GpuTensor];
     const n = x.size;
+    def.check?.(ctx, x);
     const dx = ctx.pool.tensor("float32", outputs[0].shape);
     const dt = ctx.pool.tensor("float32", outputs[1].shape);
     const uniforms = [n, a.reduction === "none" ? 1 : 0, a.reduction === "mean" ? 1 : 0];

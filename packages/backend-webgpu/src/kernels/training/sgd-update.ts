@@ -1,7 +1,7 @@
 import type { GpuTensor } from "../../buffers.js";
 import { dispatch, FLAT_INDEX, groupsFor, inferOutputs, WG, WGSL_UNIFORMS, type Kernel } from "../../kernel.js";
 import { f32Bits } from "./f32-bits.js";
-import { WGSL_OPTIMIZER } from "./optimizer-common.js";
+import { checkScalars, WGSL_OPTIMIZER } from "./optimizer-common.js";
 
 /**
  * `sgd_update(param, grad, momentum_buf, step, lr) → param', momentum_buf'`: one torch.optim.SGD step
@@ -59,6 +59,7 @@ export const sgdUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<SgdAttrs>(ctx, inputs, attrs);
   const [param, grad, buf, step, lr] = inputs as GpuTensor[];
   const momentum = a.momentum !== 0;
+  checkScalars(ctx, step, lr, 3);
   const outP = ctx.pool.tensor("float32", outputs[0].shape);
   const outB = momentum ? ctx.pool.tensor("float32", outputs[1].shape) : buf.view(outputs[1].shape);
   const n = param.size;

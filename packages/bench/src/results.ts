@@ -1,0 +1,26 @@
+import type { CaseDef } from "./workloads.js";
+import type { Check } from "./protocol.js";
+import type { ImplResult } from "./runner.js";
+
+/** One case's measurements, with each implementation's output check against the reference. */
+export interface CaseResult {
+  readonly id: string;
+  readonly workload: string;
+  readonly params: CaseDef["params"];
+  readonly flops?: number;
+  readonly unit: string;
+  readonly reference?: string;
+  readonly results: readonly ImplResult[];
+  /** By implementation id: the comparison with the reference (absent for the reference and for rows without a sample). */
+  readonly checks: Readonly<Record<string, Check>>;
+}
+
+/** Median ms of an implementation's timed runs in a case, if it has any. */
+export function medianOf(c: CaseResult | undefined, impl: string): number | undefined {
+  const r = c?.results.find((x) => x.impl === impl);
+  return r?.summary?.median;
+}
+
+export function resultOf(c: CaseResult | undefined, impl: string): ImplResult | undefined {
+  return c?.results.find((x) => x.impl === impl);
+}

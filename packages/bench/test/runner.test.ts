@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { measureCase } from "../src/runner.js";
+
+// The child runs as plain Node, so the tests use the built script (`pnpm build` first; turbo does).
+const childScript = fileURLToPath(new URL("../dist/child.js", import.meta.url));
+const opts = { childScript, warmup: 1, runs: 5 };
+
+describe("child-process runner", () => {
+  beforeAll(() => {
+    if (!existsSync(childScript)) throw new Error(`${childScript} is missing: run \`pnpm --filter @attn/bench build\` first`);
+  });
+
+  it("times a trivial workload in alternating children and reports their timings, RSS and sample", async () => {
+    const res = await measureCase("selftest", { ms: 5, mb: 64 }, [{ impl: "selftest-spin" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 20_000 });
+    expect(res).toHaveLength(2);
+    for (const r of res) {
+      expect(r.status).toBe("ok");
+      expect(r.warmupMs).toHaveLength(1);
+      expect(r.timesMs).toHaveLength(5);
+      expect(r.summary!.n).toBe(5);
+      expect(r.summary!.min).toBeLessThanOrEqual(r.summary!.median);
+      expect(r.summary!.median).toBeLessThanOrEqual(r.summary!.max);
+      expect(r.timesMs.every((t) => t >= 5)).toBe(true); // a run busy-waits 5 ms
+      // The child holds 64 MiB, so its own peak RSS is above that.
+      expect(r.maxRssKb!).toBeGreaterThan(64 * 1024);
+      expect(r.sample).toEqual({ size: 4, values: [1, 2, 3, 64 * 1024 * 1024] });
+      expect(r.detail).toMatch(/holds 67108864 bytes/);
+    }
+  });
+
+  it("kills a call that runs past the budget and reports the timeout", async () => {
+    const res = await measureCase("selftest", { ms: 1, mb: 1 }, [{ impl: "selftest-hang" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 1500 });
+    expect(res[0].status).toBe("timeout");
+    expect(res[0].reason).toMatch(/^timeout after \d+\.\d s \(budget 1\.5 s; in warm-up\)/);
+    expect(res[0].summary).toBeUndefined();
+    // The other implementation is unaffected.
+    expect(res[1].status).toBe("ok");
+    expect(res[1].timesMs).toHaveLength(5);
+  });
+
+  it("skips with the estimate when one call shows the runs cannot fit the budget", async () => {
+    const res = await measureCase("selftest", { ms: 300, mb: 1 }, [{ impl: "selftest-spin" }], { ...opts, budgetMs: 1000 });
+    expect(res[0].status).toBe("skipped");
+    expect(res[0].reason).toMatch(/^one call took 0\.\d s; 5 more would take ~\d+\.\d s > budget 1\.0 s$/);
+    expect(res[0].warmupMs).toHaveLength(1);
+    expect(res[0].timesMs).toHaveLength(0);
+    // Still reports what it could: peak RSS and the output of the call it made.
+    expect(res[0].maxRssKb).toBeGreaterThan(0);
+    expect(res[0].sample).toBeDefined();
+  });
+
+  it("reports setup errors and configurations skipped before they start", async () => {
+    const res = await measureCase("selftest", { ms: 1, mb: 1 }, [{ impl: "selftest-fail" }, { impl: "selftest-spin", skip: "would need 8 GiB" }], { ...opts, budgetMs: 5000 });
+    expect(res[0]).toMatchObject({ status: "error", reason: "setup failed: Error: selftest-fail: setup failed on purpose" });
+    expect(res[1]).toMatchObject({ status: "skipped", reason: "would need 8 GiB", timesMs: [] });
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { checkCase, parseArgs } from "../src/cli.js";
+import { compareSamples, sampleOf } from "../src/protocol.js";
+import type { CaseResult } from "../src/results.js";
+import type { ImplResult } from "../src/runner.js";
+import { evaluateTargets } from "../src/targets.js";
+import { planCases } from "../src/workloads.js";
+
+function row(impl: string, median: number | undefined, extra: Partial<ImplResult> = {}): ImplResult {
+  return { impl, status: median === undefined ? "skipped" : "ok", warmupMs: [median ?? 1], timesMs: median === undefined ? [] : [median], ...(median !== undefined ? { summary: { n: 1, median, min: median, max: median } } : {}), ...extra };
+}
+
+function kase(id: string, workload: string, rows: ImplResult[]): CaseResult {
+  return { id, workload, params: {}, unit: "call", results: rows, checks: {} };
+}
+
+const byTarget = (cases: CaseResult[], prefix: string) => evaluateTargets(cases).filter((t) => t.target.startsWith(prefix));
+
+describe("PASS/MISS evaluation", () => {
+  it("compares backend-cpu with the faster ort-web variant at each thread count", () => {
+    const c = kase("attention N=512", "attention", [row("attn-cpu-js", 10), row("ort-web-op17-1t", 12), row("ort-web-op23-1t", 9), row("ort-web-op17-2t", 30), row("ort-web-op23-2t", 40)]);
+    const [t1, t2] = byTarget([c], "attention N=512:");
+    expect(t1).toMatchObject({ status: "MISS", ratio: 0.9 });
+    expect(t1.measured).toContain("ort-web wasm op23 1t");
+    expect(t2).toMatchObject({ status: "PASS", ratio: 3 });
+  });
+
+  it("reports a MISS, never a silent gap, when our row did not finish", () => {
+    const c = kase("attention N=2048", "attention", [row("attn-cpu-js", undefined, { status: "timeout", reason: "timeout after 120.0 s" }), row("ort-web-op17-1t", 100)]);
+    const [t] = byTarget([c], "attention N=2048: backend-cpu ≥ 1.0× ort-web wasm 1t");
+    expect(t.status).toBe("MISS");
+    expect(t.measured).toMatch(/timeout after 120\.0 s/);
+  });
+
+  it("marks targets whose case was not run (or whose peer was filtered out) N/A", () => {
+    const c = kase("attention N=256", "attention", [row("attn-cpu-js", 10), row("ort-web-op17-1t", 20)]);
+    expect(byTarget([c], "attention N=256: backend-cpu ≥ 1.0× ort-web wasm 2t")[0].status).toBe("N/A");
+    expect(byTarget([], "train step")[0].status).toBe("N/A");
+  });
+
+  it("checks causal speed-up, large N, peak RSS and the training-step ratio", () => {
+    const cases = [
+      kase("attention N=2048", "attention", [row("attn-cpu-js", 100)]),
+      kase("attention N=2048 causal", "attention", [row("attn-cpu-js", 50)]),
+      kase("attention N=16384", "attention", [row("attn-cpu-js", 9000, { maxRssKb: 300 * 1024 })]),
+      kase("attention N=16384 causal", "attention", [row("attn-cpu-js", undefined, { reason: "one call took 90 s", maxRssKb: 500 * 1024 })]),
+      kase("train-step x", "train-step", [row("attn-cpu-js", 10), row("tfjs-wasm-1t", 45)]),
+    ];
+    const t = evaluateTargets(cases);
+    expect(t.find((x) => x.target.includes("causal ≥ 1.8×"))).toMatchObject({ status: "PASS", ratio: 2 });
+    expect(t.find((x) => x.target === "attention N=16384: runs on backend-cpu")).toMatchObject({ status: "MISS" });
+    expect(t.find((x) => x.target.includes("peak RSS"))).toMatchObject({ status: "MISS", measured: "peak 500 MB" });
+    expect(t.find((x) => x.target.startsWith("train step"))).toMatchObject({ status: "MISS", ratio: 4.5 });
+  });
+});
+
+describe("output checks", () => {
+  it("samples evenly and compares within the tolerance", () => {
+    expect(sampleOf([0, 1, 2, 3, 4], 3)).toEqual({ size: 5, values: [0, 2, 4] });
+    const tol = { abs: 1e-4, rel: 1e-3 };
+    expect(compareSamples({ size: 2, values: [1, 2.001] }, { size: 2, values: [1, 2] }, tol).ok).toBe(true);
+    const bad = compareSamples({ size: 2, values: [1, 2.1] }, { size: 2, values: [1, 2] }, tol);
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toMatch(/value 1 is 2.1, reference 2/);
+    expect(compareSamples({ size: 2, values: [1, Number.NaN] }, { size: 2, values: [1, 2] }, tol).ok).toBe(false);
+    expect(compareSamples({ size: 3, values: [1] }, { size: 2, values: [1] }, tol).message).toMatch(/size/);
+  });
+
+  it("takes the first reference row that has a sample", () => {
+    const [def] = planCases({ quick: true, filter: ["gemm"] });
+    const s = { size: 1, values: [1] };
+    const { reference, checks } = checkCase(def, [row("attn-cpu-js", 1, { sample: s }), row("ort-node-op17-2t", undefined), row("tfjs-wasm-1t", 1, { sample: { size: 1, values: [3] } })]);
+    expect(reference).toBe("attn-cpu-js");
+    expect(checks["tfjs-wasm-1t"].ok).toBe(false);
+  });
+});
+
+describe("the plan and the flags", () => {
+  it("runs ≥ 5 timed runs by default and filters workloads and peer thread counts", () => {
+    expect(parseArgs(["--quick", "--filter", "attention,gemm", "--threads", "1", "--out", "x"])).toMatchObject({ quick: true, filter: ["attention", "gemm"], threads: 1, out: "x" });
+    expect(() => parseArgs(["--filter", "nope"])).toThrow(/unknown workload/);
+    expect(() => parseArgs(["--threads", "4"])).toThrow(/1 or 2/);
+    const full = planCases({ quick: false, filter: ["attention"] });
+    expect(full.map((c) => c.id)).toContain("attention N=16384 causal");
+    const big = full.find((c) => c.id === "attention N=16384")!;
+    expect(big.impls.find((i) => i.impl === "attn-cpu-js")!.skip).toBeUndefined();
+    expect(big.impls.find((i) => i.impl === "ort-web-op17-1t")!.skip).toMatch(/scores/);
+    const one = planCases({ quick: true, threads: 1, filter: ["attention"] })[0];
+    expect(one.impls.map((i) => i.impl)).not.toContain("ort-web-op17-2t");
+    expect(one.impls.map((i) => i.impl)).toContain("attn-cpu-js");
+  });
+});
