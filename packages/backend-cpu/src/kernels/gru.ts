@@ -1,5 +1,6 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
+import { gatesForward, gruForwardGemm, project } from "./gru-gemm.js";
 import { affineRows } from "./linear.js";
 import { sigmoid } from "./unary.js";
 
@@ -51,6 +52,14 @@ export const gruCellKernel: Kernel = (inputs, attrs, ctx) => {
   const I = x.shape[1];
   const w = weightsOf(inputs.slice(2, 6));
   const out = new Float32Array(B * H);
+  if (ctx.gemm.path !== "js") {
+    // Two GEMMs over the batch, then the fused gate loop.
+    const hd = h.data as Float32Array;
+    const giAll = project(ctx.gemm, x.data as Float32Array, 0, B, I, w.wih, w.bih, 3 * H);
+    const ghAll = project(ctx.gemm, hd, 0, B, H, w.whh, w.bhh, 3 * H);
+    gatesForward(B, H, giAll, (b) => b, ghAll, hd, 0, out, 0);
+    return [new Tensor("float32", outputs[0].shape, out)];
+  }
   const gi = new Float64Array(3 * H);
   const gh = new Float64Array(3 * H);
   for (let b = 0; b < B; b++) gruStep(x.data as Float32Array, b * I, I, h.data as Float32Array, b * H, H, w, gi, gh, out, b * H);
@@ -77,6 +86,10 @@ export const gruKernel: Kernel = (inputs, attrs, ctx) => {
     const w = weightsOf(inputs.slice(1 + 4 * d, 5 + 4 * d));
     const h = hn.subarray(d * B * H, (d + 1) * B * H);
     if (h0) h.set((h0.data as Float32Array).subarray(d * B * H, (d + 1) * B * H));
+    if (ctx.gemm.path !== "js") {
+      gruForwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h, y);
+      continue;
+    }
     for (let s = 0; s < S; s++) {
       const t = d === 1 ? S - 1 - s : s;
       for (let b = 0; b < B; b++) {
