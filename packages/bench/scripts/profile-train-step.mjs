@@ -19,10 +19,14 @@ const trainer = await Trainer.create(optimized(model.graph), backend, { loss: mo
 await trainer.step({ x, target });
 backend.profile({ reset: true });
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 let loss = 0;
 for (let i = 0; i < steps; i++) loss = (await trainer.step({ x, target })).loss;
 const wall = (performance.now() - t0) / steps;
+const cu = process.cpuUsage(c0);
+const cpu = (cu.user + cu.system) / 1000 / steps;
 const p = backend.profile();
 const perStep = { totalMs: p.totalMs / steps, ops: p.ops.map((r) => ({ ...r, calls: r.calls / steps, ms: r.ms / steps })) };
-console.log(`${backend.description}: ${wall.toFixed(1)} ms/step wall over ${steps} steps (kernels ${perStep.totalMs.toFixed(1)} ms), loss ${loss}`);
+// CPU time (this process, all threads) is steadier than wall time on a machine shared with other work.
+console.log(`${backend.description}: ${wall.toFixed(1)} ms/step wall, ${cpu.toFixed(1)} ms/step CPU, over ${steps} steps (kernels ${perStep.totalMs.toFixed(1)} ms wall), loss ${loss}`);
 console.log(formatProfile(perStep, Number(arg("top", "25"))));
