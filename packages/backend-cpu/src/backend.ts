@@ -2,6 +2,7 @@ import { AttnError, BackendError, ShapeEnv, getOp, type Backend, type CompileOpt
 import { CpuExecutable, Executor, locate } from "./executor.js";
 import { gemmFor, wasmSimdSupported, type Gemm, type KernelPath } from "./gemm/index.js";
 import type { KernelContext } from "./kernel.js";
+import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel, supports, supportedOps } from "./registry.js";
 
 /**
@@ -22,6 +23,12 @@ export interface CpuBackendOptions {
    * `"auto"`. An explicit option wins over the variable.
    */
   readonly kernels?: CpuKernels;
+  /**
+   * Time every kernel call (opt-in; a `performance.now()` pair per node). `backend.profile()` then gives
+   * milliseconds per op over every executable this backend compiled (e.g. the ones a `Trainer` holds),
+   * and each executable's `profile()` its own.
+   */
+  readonly profile?: boolean;
 }
 
 const PATHS: readonly CpuKernels[] = ["auto", "js", "wasm-simd"];
@@ -58,8 +65,10 @@ export class CpuBackend implements Backend {
   /** One line naming the backend and its kernel path, e.g. `cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)`. */
   readonly description: string;
   private readonly gemm: Gemm;
+  private readonly profiler: Profiler | null;
 
   constructor(opts: CpuBackendOptions = {}) {
+    this.profiler = opts.profile ? new Profiler() : null;
     this.kernels = resolveKernels(opts.kernels);
     this.gemm = gemmFor(this.kernels);
     this.description = this.kernels === "js" ? "cpu (js: portable JavaScript kernels)" : "cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)";
@@ -85,7 +94,18 @@ export class CpuBackend implements Backend {
 
   /** `compile`, synchronously. */
   compileSync(graph: Graph, opts?: CompileOptions): CpuExecutable {
-    return new CpuExecutable(graph, opts?.params ?? new Map(), this.gemm);
+    return new CpuExecutable(graph, opts?.params ?? new Map(), this.gemm, this.profiler);
+  }
+
+  /**
+   * Milliseconds per op over every run of every executable this backend compiled (self time, slowest
+   * first). Needs `{ profile: true }`; `reset` starts over (e.g. after warm-up steps).
+   */
+  profile(opts?: { reset?: boolean }): CpuProfile {
+    if (!this.profiler) throw new BackendError(`profile(): this backend was created without profiling; use createCpuBackend({ profile: true })`);
+    const snap = this.profiler.snapshot();
+    if (opts?.reset) this.profiler.reset();
+    return snap;
   }
 
   /**

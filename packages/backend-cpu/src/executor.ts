@@ -4,6 +4,7 @@ import {
 } from "@attn/core";
 import { jsGemm, type Gemm } from "./gemm/index.js";
 import type { Kernel, KernelContext } from "./kernel.js";
+import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel } from "./registry.js";
 
 /** One node of a schedule, with the values that die after it. */
@@ -119,6 +120,9 @@ export class Executor {
     private readonly params: ReadonlyMap<string, Tensor>,
     /** The GEMM every matmul and linear of these graphs runs on. */
     readonly gemm: Gemm = jsGemm,
+    /** Per-op timing (opt-in): this executor's own profiler, and one it also reports to (the backend's). */
+    readonly profiler: Profiler | null = null,
+    private readonly sharedProfiler: Profiler | null = null,
   ) {}
 
   /** The plan of `graph`, created (with every subgraph's) on first use; throws on unsupported ops. */
@@ -173,7 +177,9 @@ export class Executor {
       const ctx: KernelContext = { op: node.op, env, inputNames: step.inputNames, runGraph, gemm: this.gemm };
       let outs: Tensor[];
       try {
-        outs = step.kernel(ins, node.attrs, ctx);
+        outs = this.profiler
+          ? this.profiler.time(node.op, () => step.kernel(ins, node.attrs, ctx), this.sharedProfiler)
+          : step.kernel(ins, node.attrs, ctx);
       } catch (e) {
         throw locate(e, node);
       }
@@ -200,9 +206,24 @@ export class CpuExecutable implements Executable {
     readonly graph: Graph,
     params: ReadonlyMap<string, Tensor>,
     gemm: Gemm = jsGemm,
+    /** Per-op timing: this executable keeps its own profile and also feeds `profiler` (the backend's). */
+    profiler: Profiler | null = null,
   ) {
-    this.executor = new Executor(params, gemm);
+    this.executor = new Executor(params, gemm, profiler ? new Profiler() : null, profiler);
     this.plan = this.executor.plan(graph);
+  }
+
+  /**
+   * Milliseconds per op of every run of this executable so far (self time: a scan's body nodes are
+   * charged to their own ops), slowest first. Needs a backend created with `{ profile: true }`; `reset`
+   * starts over (e.g. after a warm-up run).
+   */
+  profile(opts?: { reset?: boolean }): CpuProfile {
+    const p = this.live().profiler;
+    if (!p) throw new BackendError(`profile(): this executable was compiled without profiling; create the backend with createCpuBackend({ profile: true })`);
+    const snap = p.snapshot();
+    if (opts?.reset) p.reset();
+    return snap;
   }
 
   async run(feeds: Readonly<Record<string, Tensor>>, opts?: RunOptions): Promise<Record<string, Tensor>> {

@@ -20,5 +20,6 @@ export { CpuBackend, createCpuBackend, resolveKernels, type CpuBackendOptions, t
 export { jsGemm, WasmGemm, wasmSimdSupported, type Gemm, type GemmArgs, type KernelPath } from "./gemm/index.js";
 export { CpuExecutable } from "./executor.js";
 export type { Kernel, KernelContext } from "./kernel.js";
+export { formatProfile, type CpuProfile, type ProfileEntry } from "./profile.js";
 export { getKernel, supports, supportedOps } from "./registry.js";
 export { erf } from "./util/erf.js";

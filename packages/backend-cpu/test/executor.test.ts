@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ALL_OPS, BackendError, GraphBuilder, Session, ShapeError, Tensor, constantFold, dce, optimize, type Graph, type Node,
 } from "@attn/core";
-import { CpuBackend, createCpuBackend, supportedOps } from "../src/index.js";
+import { CpuBackend, createCpuBackend, formatProfile, supportedOps } from "../src/index.js";
 import { GraphPlan, locate } from "../src/executor.js";
 import { SPAN, backend, expectClose, rand, randTensor, runGraph, t } from "./helpers.js";
 
@@ -224,5 +224,50 @@ describe("errors and constant folding", () => {
     expect(backend.evaluateNode(split, [t([1, 2, 3, 4])]).map((x) => Array.from(x.data))).toEqual([[1], [2, 3, 4]]);
     const lin: Node = { id: 0, op: "linear", inputs: [0, 1, null], outputs: [2], attrs: {} };
     expect(Array.from(backend.evaluateNode(lin, [t([[1, 2]]), t([[3, 4]])])[0].data)).toEqual([11]);
+  });
+});
+
+describe("profiling (createCpuBackend({ profile: true }))", () => {
+  function counter(): Graph {
+    const g = new GraphBuilder("count");
+    const c0 = g.input("c0", { dtype: "float32", shape: [] });
+    const step = g.input("step", { dtype: "float32", shape: [] });
+    const body = g.subgraph("body");
+    const c = body.input("c", { dtype: "float32", shape: [] });
+    const inc = body.input("inc", { dtype: "float32", shape: [] });
+    const c2 = body.add1("add", [c, inc]);
+    body.output("c", c2);
+    body.output("sq", body.add1("mul", [c2, c2]));
+    const [final, sq] = g.add("scan", [c0, step], { body: body.build(), numCarries: 1, numSequences: 0, length: 4 });
+    g.output("final", g.add1("relu", [final]));
+    g.output("sq", sq);
+    return g.build();
+  }
+
+  it("counts calls per op (scan bodies per step), self times that add up, per executable and per backend", async () => {
+    const be = createCpuBackend({ profile: true });
+    const exe = await be.compile(counter(), { params: new Map() });
+    const feeds = { c0: Tensor.scalar(1), step: Tensor.scalar(2) };
+    await exe.run(feeds);
+    await exe.run(feeds);
+    const p = exe.profile();
+    const calls = Object.fromEntries(p.ops.map((r) => [r.op, r.calls]));
+    expect(calls).toEqual({ scan: 2, add: 8, mul: 8, relu: 2 });
+    for (const r of p.ops) expect(r.ms).toBeGreaterThanOrEqual(0);
+    expect(p.totalMs).toBeCloseTo(p.ops.reduce((s, r) => s + r.ms, 0), 9);
+    expect(p.ops.map((r) => r.ms)).toEqual([...p.ops.map((r) => r.ms)].sort((a, b) => b - a));
+    // The backend's profile sums its executables.
+    const other = await be.compile(counter(), { params: new Map() });
+    await other.run(feeds);
+    expect(Object.fromEntries(be.profile().ops.map((r) => [r.op, r.calls]))).toEqual({ scan: 3, add: 12, mul: 12, relu: 3 });
+    expect(exe.profile({ reset: true }).ops.length).toBe(4);
+    expect(exe.profile().ops).toEqual([]);
+    expect(formatProfile(be.profile())).toMatch(/^op\s+calls\s+ms\s+share\n/);
+  });
+
+  it("is off by default, and asking for a profile then says how to turn it on", async () => {
+    const exe = await createCpuBackend().compile(counter(), { params: new Map() });
+    expect(() => exe.profile()).toThrow(/profile: true/);
+    expect(() => createCpuBackend().profile()).toThrow(/profile: true/);
   });
 });

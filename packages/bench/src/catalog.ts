@@ -13,7 +13,7 @@ export interface ImplSpec {
   readonly threads: number;
   /** attn: which backend runs the graph. */
   readonly backend?: "cpu" | "onnx-node" | "onnx-web";
-  /** attn cpu: the kernel path (backend-cpu has one today: scalar JS). */
+  /** attn cpu: the kernel path (`createCpuBackend({ kernels })`). */
   readonly kernelPath?: string;
   /** ort: which build, and the opset of the exported model (17 decomposed attention, 23 `Attention`). */
   readonly runtime?: "node" | "web";
@@ -30,8 +30,9 @@ const TFJS = ["@tensorflow/tfjs-core"];
 
 function build(): ImplSpec[] {
   const specs: ImplSpec[] = [
-    // backend-cpu kernel paths; add `wasm-simd` / `wasm-simd-threads` rows here when backend-cpu exposes them.
+    // backend-cpu kernel paths (`createCpuBackend({ kernels })`); add `wasm-simd-threads` here when it exists.
     { id: "attn-cpu-js", label: "attn cpu js 1t", kind: "attn", ours: true, threads: 1, backend: "cpu", kernelPath: "js", packages: [] },
+    { id: "attn-cpu-wasm-simd", label: "attn cpu wasm-simd 1t", kind: "attn", ours: true, threads: 1, backend: "cpu", kernelPath: "wasm-simd", packages: [] },
   ];
   for (const t of [1, 2]) {
     specs.push({ id: `attn-onnx-node-${t}t`, label: `attn onnx→ort-node ${t}t`, kind: "attn", ours: true, threads: t, backend: "onnx-node", packages: ORT_NODE });

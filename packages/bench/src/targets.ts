@@ -15,7 +15,7 @@ export interface TargetResult {
 }
 
 /** Our backend-cpu rows (one per kernel path); the fastest of them is what a target compares. */
-const OUR_CPU = ["attn-cpu-js"];
+const OUR_CPU = ["attn-cpu-js", "attn-cpu-wasm-simd"];
 
 function bestOf(c: CaseResult | undefined, ids: readonly string[]): { id: string; ms: number } | undefined {
   let best: { id: string; ms: number } | undefined;

@@ -48,6 +48,83 @@ const LOGICAL: Record<string, BinFn> = {
   logical_or: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
 };
 
+/** The float32 arithmetic ops with dedicated loops (no per-element function call). */
+const FLOAT_OPS = ["add", "sub", "mul", "div", "maximum", "minimum"] as const;
+type FloatOp = (typeof FLOAT_OPS)[number];
+
+/**
+ * out[po + j] = a[pa + j·sa] ∘ b[pb + j·sb] for j < n, one loop per op (each monomorphic, so the engine
+ * compiles it to straight arithmetic; a stride of 0 is a broadcast operand). Each result is computed in
+ * double and rounded once on store, as the generic path does.
+ */
+function floatRow(op: FloatOp, out: Float32Array, po: number, ad: Float32Array, pa: number, sa: number, bd: Float32Array, pb: number, sb: number, n: number): void {
+  switch (op) {
+    case "add":
+      if (sa === 1 && sb === 1) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] + bd[pb + j];
+      else if (sa === 1 && sb === 0) {
+        const v = bd[pb];
+        for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] + v;
+      } else for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = ad[pa] + bd[pb];
+      return;
+    case "sub":
+      if (sa === 1 && sb === 1) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] - bd[pb + j];
+      else for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = ad[pa] - bd[pb];
+      return;
+    case "mul":
+      if (sa === 1 && sb === 1) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] * bd[pb + j];
+      else if (sa === 1 && sb === 0) {
+        const v = bd[pb];
+        for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] * v;
+      } else for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = ad[pa] * bd[pb];
+      return;
+    case "div":
+      if (sa === 1 && sb === 1) for (let j = 0; j < n; j++) out[po + j] = ad[pa + j] / bd[pb + j];
+      else for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = ad[pa] / bd[pb];
+      return;
+    case "maximum":
+      for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = Math.max(ad[pa], bd[pb]);
+      return;
+    case "minimum":
+      for (let j = 0; j < n; j++, pa += sa, pb += sb) out[po + j] = Math.min(ad[pa], bd[pb]);
+      return;
+  }
+}
+
+/** The float32 fast path of `broadcastBinary` (same results, op-specific loops over coalesced rows). */
+export function broadcastFloat(op: FloatOp, a: Tensor, b: Tensor, shape: readonly number[], out: Float32Array): void {
+  const ad = a.data as Float32Array;
+  const bd = b.data as Float32Array;
+  const n = out.length;
+  if (n === 0) return;
+  const aFull = sameShape(a.shape, shape);
+  const bFull = sameShape(b.shape, shape);
+  if (aFull && bFull) return floatRow(op, out, 0, ad, 0, 1, bd, 0, 1, n);
+  if (aFull && b.size === 1) return floatRow(op, out, 0, ad, 0, 1, bd, 0, 0, n);
+  if (bFull && a.size === 1) return floatRow(op, out, 0, ad, 0, 0, bd, 0, 1, n);
+  const c = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const dims = c.shape;
+  const [sta, stb] = c.strides;
+  const r = dims.length;
+  if (r === 0) return floatRow(op, out, 0, ad, 0, 0, bd, 0, 0, 1);
+  const len = dims[r - 1];
+  const sa = sta[r - 1];
+  const sb = stb[r - 1];
+  const idx = new Int32Array(r);
+  let pa = 0;
+  let pb = 0;
+  for (let po = 0; po < n; po += len) {
+    floatRow(op, out, po, ad, pa, sa, bd, pb, sb, len);
+    for (let d = r - 2; d >= 0; d--) {
+      pa += sta[d];
+      pb += stb[d];
+      if (++idx[d] < dims[d]) break;
+      pa -= sta[d] * dims[d];
+      pb -= stb[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 /** out[i] = f(a[ia], b[ib]) over the broadcast of a and b to `shape`. */
 export function broadcastBinary(a: Tensor, b: Tensor, shape: readonly number[], out: AnyTypedArray, f: BinFn): void {
   const ad = a.data;
@@ -91,6 +168,10 @@ function binaryKernel(name: string, pick: (dtype: string) => BinFn): Kernel {
     const b = inputs[1]!;
     const o = outputs[0];
     const out = allocArray(o.dtype, sizeOf(o.shape));
+    if (a.dtype === "float32" && o.dtype === "float32" && (FLOAT_OPS as readonly string[]).includes(name)) {
+      broadcastFloat(name as FloatOp, a, b, o.shape, out as Float32Array);
+      return [new Tensor(o.dtype, o.shape, out)];
+    }
     try {
       broadcastBinary(a, b, o.shape, out, pick(a.dtype));
     } catch (e) {

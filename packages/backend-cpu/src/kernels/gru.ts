@@ -1,6 +1,6 @@
 import { Tensor } from "@attn/core";
-import type { Gemm } from "../gemm/index.js";
 import { inferOutputs, type Kernel } from "../kernel.js";
+import { gatesForward, gruForwardGemm, project } from "./gru-gemm.js";
 import { affineRows } from "./linear.js";
 import { sigmoid } from "./unary.js";
 
@@ -44,27 +44,6 @@ export function gruStep(
   }
 }
 
-/**
- * `rows` rows of src (the first at element `off`, `stride` apart) times Wᵀ plus bias, on a GEMM: the
- * projections W_ih x + b_ih or W_hh h + b_hh of a whole batch (or sequence) at once, [rows, 3H] float32.
- */
-function project(gemm: Gemm, src: Float32Array, off: number, rows: number, stride: number, I: number, w: Float32Array, bias: Float32Array | null, H: number): Float32Array {
-  return gemm.gemm({ M: rows, N: 3 * H, K: I, a: src, rsa: stride, csa: 1, b: w, rsb: 1, csb: I, bias, aOff: [off] });
-}
-
-/**
- * The gate arithmetic of `gruStep` for one batch row from precomputed projections: gi at element `gOff`
- * and gh at `hhOff` (each 3H long). `hOut` may alias `h`.
- */
-function gates(gi: Float32Array, gOff: number, gh: Float32Array, hhOff: number, h: Float32Array, hOff: number, H: number, hOut: Float32Array, outOff: number): void {
-  for (let j = 0; j < H; j++) {
-    const r = sigmoid(gi[gOff + j] + gh[hhOff + j]);
-    const z = sigmoid(gi[gOff + H + j] + gh[hhOff + H + j]);
-    const n = Math.tanh(gi[gOff + 2 * H + j] + r * gh[hhOff + 2 * H + j]);
-    hOut[outOff + j] = (1 - z) * n + z * h[hOff + j];
-  }
-}
-
 /** gru_cell: h' [B, H] from x [B, I] and h [B, H] (PyTorch GRUCell). */
 export const gruCellKernel: Kernel = (inputs, attrs, ctx) => {
   const { outputs } = inferOutputs(ctx, inputs, attrs);
@@ -74,10 +53,11 @@ export const gruCellKernel: Kernel = (inputs, attrs, ctx) => {
   const w = weightsOf(inputs.slice(2, 6));
   const out = new Float32Array(B * H);
   if (ctx.gemm.path !== "js") {
-    // Both projections as one GEMM each over the batch (the same arithmetic per row as gru's, bit for bit).
-    const gi = project(ctx.gemm, x.data as Float32Array, 0, B, I, I, w.wih, w.bih, H);
-    const gh = project(ctx.gemm, h.data as Float32Array, 0, B, H, H, w.whh, w.bhh, H);
-    for (let b = 0; b < B; b++) gates(gi, b * 3 * H, gh, b * 3 * H, h.data as Float32Array, b * H, H, out, b * H);
+    // Two GEMMs over the batch, then the fused gate loop.
+    const hd = h.data as Float32Array;
+    const giAll = project(ctx.gemm, x.data as Float32Array, 0, B, I, w.wih, w.bih, 3 * H);
+    const ghAll = project(ctx.gemm, hd, 0, B, H, w.whh, w.bhh, 3 * H);
+    gatesForward(B, H, giAll, (b) => b, ghAll, hd, 0, out, 0);
     return [new Tensor("float32", outputs[0].shape, out)];
   }
   const gi = new Float64Array(3 * H);
@@ -102,22 +82,12 @@ export const gruKernel: Kernel = (inputs, attrs, ctx) => {
   const hn = new Float32Array(dirs * B * H);
   const gi = new Float64Array(3 * H);
   const gh = new Float64Array(3 * H);
-  const fast = ctx.gemm.path !== "js";
   for (let d = 0; d < dirs; d++) {
     const w = weightsOf(inputs.slice(1 + 4 * d, 5 + 4 * d));
     const h = hn.subarray(d * B * H, (d + 1) * B * H);
     if (h0) h.set((h0.data as Float32Array).subarray(d * B * H, (d + 1) * B * H));
-    if (fast) {
-      // The input projection of every (b, t) in one GEMM; the recurrent one per step over the batch.
-      const gx = project(ctx.gemm, xd, 0, B * S, I, I, w.wih, w.bih, H);
-      for (let s = 0; s < S; s++) {
-        const t = d === 1 ? S - 1 - s : s;
-        const gr = project(ctx.gemm, h, 0, B, H, H, w.whh, w.bhh, H);
-        for (let b = 0; b < B; b++) {
-          gates(gx, (b * S + t) * 3 * H, gr, b * 3 * H, h, b * H, H, h, b * H);
-          y.set(h.subarray(b * H, (b + 1) * H), ((b * S + t) * dirs + d) * H);
-        }
-      }
+    if (ctx.gemm.path !== "js") {
+      gruForwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h, y);
       continue;
     }
     for (let s = 0; s < S; s++) {

@@ -1,6 +1,6 @@
 import { Tensor, sizeOf, stridesOf } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
-import { coalesce, forEachRow, innerOf, normAxis } from "../util/strided.js";
+import { coalesce, innerOf, normAxis } from "../util/strided.js";
 
 type Mode = "sum" | "mean" | "max";
 
@@ -22,39 +22,65 @@ function reduceKernel(mode: Mode): Kernel {
     if (mode === "max") acc.fill(-Infinity);
     if (x.size > 0) {
       const c = coalesce(x.shape, [stridesOf(x.shape), outSt]);
+      const dims = c.shape;
+      const [sti, sto] = c.strides;
+      const r = dims.length;
       const { len, strides } = innerOf(c);
       const [si, so] = strides;
-      forEachRow(c, [0, 0], ([pi, po]) => {
+      const idx = new Int32Array(Math.max(r, 1));
+      const rows = x.size / len;
+      let pi = 0;
+      let po = 0;
+      // An odometer over the outer dims (no closure); each row reduces into one slot (so = 0) or adds
+      // element-wise into a row of slots (a reduction over leading axes, e.g. a bias gradient).
+      for (let row = 0; row < rows; row++) {
         if (so === 0) {
-          if (mode === "max") {
-            let m = acc[po];
-            for (let j = 0; j < len; j++) {
-              const v = xd[pi + j * si];
-              if (v > m || v !== v) m = v;
-              if (m !== m) break;
-            }
-            acc[po] = m;
-          } else {
-            let s = 0;
-            for (let j = 0; j < len; j++) s += xd[pi + j * si];
-            acc[po] += s;
-          }
+          if (mode === "max") acc[po] = maxRow(xd, pi, si, len, acc[po]);
+          else acc[po] += sumRow(xd, pi, si, len);
         } else if (mode === "max") {
           for (let j = 0; j < len; j++) {
             const v = xd[pi + j * si];
             const m = acc[po + j * so];
             if (v > m || (v !== v && m === m)) acc[po + j * so] = v;
           }
+        } else if (si === 1 && so === 1) {
+          for (let j = 0; j < len; j++) acc[po + j] += xd[pi + j];
         } else {
           for (let j = 0; j < len; j++) acc[po + j * so] += xd[pi + j * si];
         }
-      });
+        for (let d = r - 2; d >= 0; d--) {
+          pi += sti[d];
+          po += sto[d];
+          if (++idx[d] < dims[d]) break;
+          pi -= sti[d] * dims[d];
+          po -= sto[d] * dims[d];
+          idx[d] = 0;
+        }
+      }
     }
     const out = new Float32Array(acc.length);
     if (mode === "mean") for (let i = 0; i < acc.length; i++) out[i] = acc[i] / count;
     else out.set(acc);
     return [new Tensor("float32", outputs[0].shape, out)];
   };
+}
+
+/** Σ x[p + j·s], j < n, in double. */
+function sumRow(xd: Float32Array, p: number, s: number, n: number): number {
+  let acc = 0;
+  if (s === 1) for (let j = 0; j < n; j++) acc += xd[p + j];
+  else for (let j = 0; j < n; j++) acc += xd[p + j * s];
+  return acc;
+}
+
+/** max(m, x[p + j·s]) over j < n; NaN propagates. */
+function maxRow(xd: Float32Array, p: number, s: number, n: number, m: number): number {
+  for (let j = 0; j < n; j++) {
+    const v = xd[p + j * s];
+    if (v > m || v !== v) m = v;
+    if (m !== m) break;
+  }
+  return m;
 }
 
 export const reduceKernels: Readonly<Record<string, Kernel>> = {

@@ -38,23 +38,78 @@ export const UNARY_FUNCTIONS: Readonly<Record<string, (v: number) => number>> = 
   silu: (v) => v * sigmoid(v),
 };
 
-function mapFloat(x: Tensor, shape: number[], fn: (v: number) => number): Tensor {
-  const xd = x.data;
-  const out = new Float32Array(xd.length);
-  for (let i = 0; i < out.length; i++) out[i] = fn(xd[i]);
+/**
+ * out[i] = fn(x[i]). The common ops get their own loop (a loop calling a function passed in is
+ * megamorphic once several ops share it: every result is then boxed and every call is a real call); the
+ * rest call `fn`. Results are the same either way: computed in double, rounded once on store.
+ */
+function mapFloat(x: Tensor, shape: number[], fn: (v: number) => number, op?: string): Tensor {
+  const xd = x.data as Float32Array;
+  const n = xd.length;
+  const out = new Float32Array(n);
+  switch (op) {
+    case "relu":
+      for (let i = 0; i < n; i++) {
+        const v = xd[i];
+        out[i] = v < 0 ? 0 : v;
+      }
+      break;
+    case "tanh":
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(xd[i]);
+      break;
+    case "exp":
+      for (let i = 0; i < n; i++) out[i] = Math.exp(xd[i]);
+      break;
+    case "log":
+      for (let i = 0; i < n; i++) out[i] = Math.log(xd[i]);
+      break;
+    case "neg":
+      for (let i = 0; i < n; i++) out[i] = -xd[i];
+      break;
+    case "sqrt":
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(xd[i]);
+      break;
+    case "abs":
+      for (let i = 0; i < n; i++) out[i] = Math.abs(xd[i]);
+      break;
+    case "sigmoid":
+      for (let i = 0; i < n; i++) out[i] = sigmoid(xd[i]);
+      break;
+    case "silu":
+      for (let i = 0; i < n; i++) {
+        const v = xd[i];
+        out[i] = v * sigmoid(v);
+      }
+      break;
+    case "gelu":
+      for (let i = 0; i < n; i++) {
+        const v = xd[i];
+        out[i] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+      }
+      break;
+    case "gelu_tanh":
+      for (let i = 0; i < n; i++) {
+        const v = xd[i];
+        out[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+      }
+      break;
+    default:
+      for (let i = 0; i < n; i++) out[i] = fn(xd[i]);
+  }
   return new Tensor("float32", shape, out);
 }
 
-function unaryKernel(fn: (v: number) => number): Kernel {
+function unaryKernel(fn: (v: number) => number, op: string): Kernel {
   return (inputs, attrs, ctx) => {
     const { outputs } = inferOutputs(ctx, inputs, attrs);
-    return [mapFloat(inputs[0]!, outputs[0].shape, fn)];
+    return [mapFloat(inputs[0]!, outputs[0].shape, fn, op)];
   };
 }
 
 export const geluKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<{ approximate: "none" | "tanh" }>(ctx, inputs, attrs);
-  return [mapFloat(inputs[0]!, outputs[0].shape, a.approximate === "tanh" ? geluTanh : geluExact)];
+  const tanh = a.approximate === "tanh";
+  return [mapFloat(inputs[0]!, outputs[0].shape, tanh ? geluTanh : geluExact, tanh ? "gelu_tanh" : "gelu")];
 };
 
 export const logicalNotKernel: Kernel = (inputs, attrs, ctx) => {
@@ -66,7 +121,7 @@ export const logicalNotKernel: Kernel = (inputs, attrs, ctx) => {
 };
 
 export const unaryKernels: Readonly<Record<string, Kernel>> = {
-  ...Object.fromEntries(Object.entries(UNARY_FUNCTIONS).map(([name, fn]) => [name, unaryKernel(fn)])),
+  ...Object.fromEntries(Object.entries(UNARY_FUNCTIONS).map(([name, fn]) => [name, unaryKernel(fn, name)])),
   gelu: geluKernel,
   logical_not: logicalNotKernel,
 };

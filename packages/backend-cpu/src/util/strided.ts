@@ -77,23 +77,71 @@ export function innerOf(c: Coalesced): { len: number; strides: number[] } {
 
 /**
  * Copies the strided view of `src` (starting at `offset`, with `strides` over `shape`) into `dst`
- * contiguously from `dstOffset`, row-major over `shape`.
+ * contiguously from `dstOffset`, row-major over `shape`. Dims are coalesced first; then, when the
+ * innermost source stride is 1, rows are copied with a plain loop (or `set` for long rows); when another
+ * dim has source stride 1 (a transpose), that dim and the innermost one are copied in 32×32 tiles so both
+ * sides stay in cache; anything else walks element by element. No closures or per-row allocations.
  */
 export function gather(src: AnyTypedArray, offset: number, strides: readonly number[], shape: readonly number[], dst: AnyTypedArray, dstOffset = 0): void {
   if (sizeOf(shape) === 0) return;
   const c = coalesce(shape, [strides, stridesOf(shape)]);
-  const { len, strides: inner } = innerOf(c);
-  const si = inner[0];
-  const so = inner[1];
-  forEachRow(c, [offset, dstOffset], (offs) => {
-    const s0 = offs[0];
-    const d0 = offs[1];
-    if (si === 1 && so === 1 && len >= 16) {
-      dst.set(src.subarray(s0, s0 + len), d0);
-    } else {
-      for (let j = 0; j < len; j++) dst[d0 + j * so] = src[s0 + j * si];
+  const dims = c.shape;
+  const ss = c.strides[0];
+  const ds = c.strides[1];
+  const r = dims.length;
+  if (r === 0) {
+    dst[dstOffset] = src[offset];
+    return;
+  }
+  const len = dims[r - 1];
+  const si = ss[r - 1];
+  // A transposed pair: a dim q < r − 1 read with unit stride while the innermost dim is strided.
+  let q = -1;
+  if (si !== 1 && len >= 4) for (let d = r - 2; d >= 0; d--) if (ss[d] === 1 && dims[d] >= 4) { q = d; break; }
+  // The dims the odometer walks: all but the innermost (and q, which the tile loop covers).
+  const outer: number[] = [];
+  for (let d = 0; d < r - 1; d++) if (d !== q) outer.push(d);
+  const no = outer.length;
+  const idx = new Int32Array(no);
+  let rows = 1;
+  for (const d of outer) rows *= dims[d];
+  let so = offset;
+  let doff = dstOffset;
+  for (let count = 0; count < rows; count++) {
+    if (q >= 0) transposeTile(src, so, ss[r - 1], dims[q], len, dst, doff, ds[q]);
+    else if (si === 1) {
+      if (len >= 256) dst.set(src.subarray(so, so + len), doff);
+      else for (let j = 0; j < len; j++) dst[doff + j] = src[so + j];
+    } else for (let j = 0, p = so; j < len; j++, p += si) dst[doff + j] = src[p];
+    for (let k = no - 1; k >= 0; k--) {
+      const d = outer[k];
+      so += ss[d];
+      doff += ds[d];
+      if (++idx[k] < dims[d]) break;
+      so -= ss[d] * dims[d];
+      doff -= ds[d] * dims[d];
+      idx[k] = 0;
     }
-  });
+  }
+}
+
+/**
+ * dst[doff + i·dstRow + j] = src[soff + i + j·srcCol] for i < rowsN, j < cols (a transpose: the source is
+ * read along i, the destination written along j), in 32×32 tiles.
+ */
+function transposeTile(src: AnyTypedArray, soff: number, srcCol: number, rowsN: number, cols: number, dst: AnyTypedArray, doff: number, dstRow: number): void {
+  const T = 32;
+  for (let i0 = 0; i0 < rowsN; i0 += T) {
+    const i1 = Math.min(i0 + T, rowsN);
+    for (let j0 = 0; j0 < cols; j0 += T) {
+      const j1 = Math.min(j0 + T, cols);
+      for (let i = i0; i < i1; i++) {
+        const dRow = doff + i * dstRow;
+        let p = soff + i + j0 * srcCol;
+        for (let j = j0; j < j1; j++, p += srcCol) dst[dRow + j] = src[p];
+      }
+    }
+  }
 }
 
 /** Splits a shape around `axis` into [outer, n, inner] element counts (rank 0 counts as [1, 1, 1]). */

@@ -1,5 +1,5 @@
 import { Trainer, bindParams, type Backend, type Executable, type Tensor } from "@attn/core";
-import { createCpuBackend } from "@attn/backend-cpu";
+import { createCpuBackend, type CpuKernels } from "@attn/backend-cpu";
 import { createOnnxBackend } from "@attn/backend-onnx";
 import type { ImplSpec } from "../catalog.js";
 import { attentionGraph, compileModel, gemmGraph, optimized, TRAIN_STEP_SOURCE } from "../graphs.js";
@@ -10,8 +10,7 @@ import { bool, LossLog, num, UnsupportedWorkload, type Instance } from "./types.
 function backendOf(spec: ImplSpec): Backend {
   switch (spec.backend) {
     case "cpu":
-      // backend-cpu has one kernel path today (scalar JS); a `kernelPath` option will select among several.
-      return createCpuBackend();
+      return createCpuBackend({ kernels: spec.kernelPath as CpuKernels });
     case "onnx-node":
       return createOnnxBackend({ runtime: "node", numThreads: spec.threads });
     case "onnx-web":

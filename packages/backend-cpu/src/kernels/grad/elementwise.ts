@@ -8,18 +8,23 @@ export const zerosLikeKernel: Kernel = (inputs, attrs, ctx) => {
   return [new Tensor(outputs[0].dtype, outputs[0].shape)];
 };
 
-function mapKernel(fn: (v: number) => number): Kernel {
-  return (inputs, attrs, ctx) => {
-    const { outputs } = inferOutputs(ctx, inputs, attrs);
-    const xd = inputs[0]!.data;
-    const out = new Float32Array(xd.length);
-    for (let i = 0; i < out.length; i++) out[i] = fn(xd[i]);
-    return [new Tensor("float32", outputs[0].shape, out)];
-  };
-}
-
 /** erf in double (Cody's rational approximations, as gelu's forward), rounded once. */
-export const erfKernel = mapKernel(erf);
+export const erfKernel: Kernel = (inputs, attrs, ctx) => {
+  const { outputs } = inferOutputs(ctx, inputs, attrs);
+  const xd = inputs[0]!.data as Float32Array;
+  const out = new Float32Array(xd.length);
+  for (let i = 0; i < out.length; i++) out[i] = erf(xd[i]);
+  return [new Tensor("float32", outputs[0].shape, out)];
+};
 
 /** sign: −1, 0 or 1; NaN stays NaN (Math.sign), as torch.sign. */
-export const signKernel = mapKernel((v) => (v === 0 ? 0 : Math.sign(v)));
+export const signKernel: Kernel = (inputs, attrs, ctx) => {
+  const { outputs } = inferOutputs(ctx, inputs, attrs);
+  const xd = inputs[0]!.data as Float32Array;
+  const out = new Float32Array(xd.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = xd[i];
+    out[i] = v === 0 ? 0 : Math.sign(v);
+  }
+  return [new Tensor("float32", outputs[0].shape, out)];
+};

@@ -2,6 +2,7 @@ import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
 import { affineRows } from "../linear.js";
 import { weightsOf, type GruWeights } from "../gru.js";
+import { backProject, columnSums, gatesBackward, gruBackwardGemm, project, weightGrad } from "../gru-gemm.js";
 import { sigmoid } from "../unary.js";
 
 /** Gradient accumulators of one direction's weights and biases (double). */
@@ -106,6 +107,16 @@ export const gruGradKernel: Kernel = (inputs, attrs, ctx) => {
   const perDir: Tensor[] = [];
   for (let d = 0; d < dirs; d++) {
     const w = weightsOf(inputs.slice(1 + 4 * d, 5 + 4 * d));
+    const o = 1 + 4 * d;
+    if (ctx.gemm.path !== "js") {
+      const dhd = new Float64Array(B * H);
+      if (dhn) for (let i = 0; i < B * H; i++) dhd[i] = dhn[d * B * H + i];
+      const g = gruBackwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h0, d * B * H, yd, dyd, dhd, dx);
+      dh0.set(dhd, d * B * H);
+      const t32 = (i: number, v: Float32Array) => new Tensor("float32", outputs[o + i].shape, v);
+      perDir.push(t32(0, g.wih), t32(1, g.whh), t32(2, g.bih), t32(3, g.bhh));
+      continue;
+    }
     const grads = gradsOf(H, I);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) dh[j] = dhn ? dhn[(d * B + b) * H + j] : 0;
@@ -121,7 +132,6 @@ export const gruGradKernel: Kernel = (inputs, attrs, ctx) => {
       }
       dh0.set(dh, (d * B + b) * H);
     }
-    const o = 1 + 4 * d;
     perDir.push(f32(outputs[o].shape, grads.wih), f32(outputs[o + 1].shape, grads.whh), f32(outputs[o + 2].shape, grads.bih), f32(outputs[o + 3].shape, grads.bhh));
   }
   result.push(f32(outputs[0].shape, dx), ...perDir, f32(outputs[1 + 4 * dirs].shape, dh0));
@@ -136,6 +146,24 @@ export const gruCellGradKernel: Kernel = (inputs, attrs, ctx) => {
   const [B, H] = h.shape;
   const I = x.shape[1];
   const w = weightsOf(inputs.slice(2, 6));
+  if (ctx.gemm.path !== "js") {
+    // Gates for the whole batch, then five GEMMs: the two projections, dx, dh, and the weight gradients.
+    const xd = x.data as Float32Array;
+    const hd = h.data as Float32Array;
+    const H3 = 3 * H;
+    const gi = project(ctx.gemm, xd, 0, B, I, w.wih, w.bih, H3);
+    const gh = project(ctx.gemm, hd, 0, B, H, w.whh, w.bhh, H3);
+    const dh = Float64Array.from(dhNew);
+    const dgi = new Float32Array(B * H3);
+    const dgh = new Float32Array(B * H3);
+    const row = (b: number) => b;
+    gatesBackward(B, H, gi, row, gh, row, hd, row, dh, dgi, row, dgh, row);
+    const back = backProject(ctx.gemm, dgh, 0, B, H3, w.whh, H);
+    const dhOut = new Float32Array(B * H);
+    for (let i = 0; i < B * H; i++) dhOut[i] = dh[i] + back[i];
+    const res = [backProject(ctx.gemm, dgi, 0, B, H3, w.wih, I), dhOut, weightGrad(ctx.gemm, dgi, H3, xd, I, B), weightGrad(ctx.gemm, dgh, H3, hd, H, B), columnSums(dgi, B, H3), columnSums(dgh, B, H3)];
+    return res.map((v, i) => new Tensor("float32", outputs[i].shape, v));
+  }
   const grads = gradsOf(H, I);
   const dx = new Float64Array(B * I);
   const dhOut = new Float64Array(B * H);

@@ -62,6 +62,36 @@ const LOSSES: Record<string, LossDef> = {
   },
 };
 
+/** mse_loss with its own loops (same double arithmetic as the table's formulas, no per-element calls). */
+function mseLoss(xd: Float32Array, td: Float32Array, reduction: Reduction, shape: number[]): Tensor {
+  const n = xd.length;
+  if (reduction === "none") {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = xd[i] - td[i];
+      out[i] = e * e;
+    }
+    return new Tensor("float32", shape, out);
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const e = xd[i] - td[i];
+    s += e * e;
+  }
+  return new Tensor("float32", [], Float32Array.of(reduction === "mean" ? s / n : s));
+}
+
+/** mse_loss_grad's loop: dx = w·2(x − t), dt = w·(−2(x − t)), w = dy[i] (`none`) or `scale`. */
+function mseGrad(xd: Float32Array, td: Float32Array, d: Float32Array, none: boolean, scale: number, dx: Float32Array, dt: Float32Array): void {
+  const n = xd.length;
+  for (let i = 0; i < n; i++) {
+    const w = none ? d[i] : scale;
+    const e = xd[i] - td[i];
+    dx[i] = w * (2 * e);
+    dt[i] = w * (-2 * e);
+  }
+}
+
 function lossKernel(def: LossDef): Kernel {
   return (inputs, attrs, ctx) => {
     const { attrs: a, outputs } = inferOutputs<{ reduction: Reduction }>(ctx, inputs, attrs);
@@ -70,6 +100,7 @@ function lossKernel(def: LossDef): Kernel {
     const xd = x.data as Float32Array;
     const td = t.data as Float32Array;
     const n = xd.length;
+    if (def === LOSSES.mse_loss) return [mseLoss(xd, td, a.reduction, outputs[0].shape)];
     if (a.reduction === "none") {
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = def.loss(xd[i], td[i]);
@@ -94,6 +125,10 @@ function lossGradKernel(def: LossDef): Kernel {
     const dt = new Float32Array(n);
     const none = a.reduction === "none";
     const scale = none ? 1 : a.reduction === "mean" ? d[0] / n : d[0];
+    if (def === LOSSES.mse_loss) {
+      mseGrad(xd, td, d, none, scale, dx, dt);
+      return [new Tensor("float32", outputs[0].shape, dx), new Tensor("float32", outputs[1].shape, dt)];
+    }
     for (let i = 0; i < n; i++) {
       const w = none ? d[i] : scale;
       const [gx, gt] = def.grad(xd[i], td[i]);

@@ -50,13 +50,19 @@ export const sgdUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const n = p.length;
   const outP = new Float32Array(n);
   const outB = a.momentum !== 0 ? new Float32Array(n) : null;
+  const sign = a.maximize ? -1 : 1;
+  const wd = a.weight_decay;
+  const mom = a.momentum;
+  const damp = 1 - a.dampening;
+  const nesterov = a.nesterov;
+  const first = step === 0;
   for (let i = 0; i < n; i++) {
-    let d = a.maximize ? -g[i] : g[i];
-    if (a.weight_decay !== 0) d += a.weight_decay * p[i];
+    let d = sign * g[i];
+    if (wd !== 0) d += wd * p[i];
     if (outB) {
-      const nb = step === 0 ? d : a.momentum * b[i] + (1 - a.dampening) * d;
+      const nb = first ? d : mom * b[i] + damp * d;
       outB[i] = nb;
-      d = a.nesterov ? d + a.momentum * nb : nb;
+      d = nesterov ? d + mom * nb : nb;
     }
     outP[i] = p[i] - lr * d;
   }
@@ -106,21 +112,40 @@ export const adamUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const outM = new Float32Array(n);
   const outV = new Float32Array(n);
   const outMax = maxIn ? new Float32Array(n) : null;
-  for (let i = 0; i < n; i++) {
-    let gi = a.maximize ? -g[i] : g[i];
-    let pi = p[i];
-    if (a.decoupled) pi *= decay;
-    else if (a.weight_decay !== 0) gi += a.weight_decay * pi;
-    const m = a.beta1 * m0[i] + (1 - a.beta1) * gi;
-    const v = a.beta2 * v0[i] + (1 - a.beta2) * gi * gi;
-    let vHat = v;
-    if (maxIn) {
-      vHat = Math.max(maxIn[i], Math.fround(v)); // PyTorch takes the max of the stored (float32) values
-      outMax![i] = vHat;
+  // Attributes in locals: the loop then reads no object properties.
+  const beta1 = a.beta1;
+  const beta2 = a.beta2;
+  const eps = a.eps;
+  const wd = a.weight_decay;
+  const decoupled = a.decoupled;
+  const sign = a.maximize ? -1 : 1;
+  if (!decoupled && wd === 0 && !outMax) {
+    // The common case (plain Adam): one fused loop, the same arithmetic as the general one below.
+    for (let i = 0; i < n; i++) {
+      const gi = sign * g[i];
+      const m = beta1 * m0[i] + (1 - beta1) * gi;
+      const v = beta2 * v0[i] + (1 - beta2) * gi * gi;
+      outP[i] = p[i] - (stepSize * m) / (Math.sqrt(v) / bc2Sqrt + eps);
+      outM[i] = m;
+      outV[i] = v;
     }
-    outP[i] = pi - (stepSize * m) / (Math.sqrt(vHat) / bc2Sqrt + a.eps);
-    outM[i] = m;
-    outV[i] = v;
+  } else {
+    for (let i = 0; i < n; i++) {
+      let gi = sign * g[i];
+      let pi = p[i];
+      if (decoupled) pi *= decay;
+      else if (wd !== 0) gi += wd * pi;
+      const m = beta1 * m0[i] + (1 - beta1) * gi;
+      const v = beta2 * v0[i] + (1 - beta2) * gi * gi;
+      let vHat = v;
+      if (outMax) {
+        vHat = Math.max(maxIn![i], Math.fround(v)); // PyTorch takes the max of the stored (float32) values
+        outMax[i] = vHat;
+      }
+      outP[i] = pi - (stepSize * m) / (Math.sqrt(vHat) / bc2Sqrt + eps);
+      outM[i] = m;
+      outV[i] = v;
+    }
   }
   const out = [new Tensor("float32", outputs[0].shape, outP), new Tensor("float32", outputs[1].shape, outM), new Tensor("float32", outputs[2].shape, outV)];
   if (outMax) out.push(new Tensor("float32", outputs[3].shape, outMax));
