@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   GraphBuilder, ShapeError, GraphError, graphFromJson, graphToJson, inferGraph, printGraph, graphToDot, optimize, dce,
   constantFold, ShapeEnv, validateGraph, bindParams, bindFeeds, Tensor, Rng, WeightsError, BackendError,
-  type Graph,
+  type Graph, type Node,
 } from "../src/index.js";
 
 const span = { file: "m.attn", line: 3, column: 5, length: 6 };
@@ -120,6 +120,16 @@ describe("passes", () => {
     expect(g.nodes.map((n) => n.op)).toEqual(["attention"]);
     expect(g.nodes[0].outputs).toHaveLength(2);
     expect(g.nodes[0].attrs.weights).toBe(true);
+  });
+  it("drops the weights output when their only other reader is dead code", () => {
+    // e.g. multi-head lowering averages the weights over heads for an output the model does not declare
+    const base = attentionChain(false);
+    const sm = base.nodes.find((n) => n.op === "softmax")!;
+    const dead: Node = { id: 999, op: "neg", inputs: [sm.outputs[0]], outputs: [base.values.length], attrs: {} };
+    const g = optimize({ ...base, values: [...base.values, { ...base.values[sm.outputs[0]], id: base.values.length, name: "unread" }], nodes: [...base.nodes, dead] });
+    expect(g.nodes.map((n) => n.op)).toEqual(["attention"]);
+    expect(g.nodes[0].outputs).toHaveLength(1);
+    expect(g.nodes[0].attrs.weights).toBe(false);
   });
   it("does not fuse when an intermediate has another reader", () => {
     const base = attentionChain();

@@ -11,11 +11,13 @@ export interface OptimizeOptions {
   fuseAttention?: boolean;
 }
 
-/** The standard pipeline: constant folding, loop-invariant hoisting, attention fusion, dead-code elimination. */
+/** The standard pipeline: constant folding, loop-invariant hoisting, dead-code elimination, attention fusion, dead-code elimination. */
 export function optimize(graph: Graph, opts: OptimizeOptions = {}): Graph {
   let g = graph;
   if (opts.evaluate) g = constantFold(g, opts.evaluate);
   g = hoistScanInvariants(g);
-  if (opts.fuseAttention ?? true) g = fuseAttention(g);
+  // Dead code goes first too: an unread consumer of the attention weights (a lowered head-average nobody
+  // outputs) would otherwise make the fused op keep its weights output and pay for an N×N matrix.
+  if (opts.fuseAttention ?? true) g = fuseAttention(dce(g));
   return dce(g);
 }
