@@ -61,7 +61,7 @@ export function planCases(opts: PlanOptions): CaseDef[] {
       for (const causal of [false, true]) {
         const scores = decomposedScoresBytes(n);
         const tooBig = scores > SCORES_MEMORY_LIMIT ? `would hold the ${ATTN_HEADS}×${n}×${n} scores (~${gib(scores)}) > ${gib(SCORES_MEMORY_LIMIT)}` : undefined;
-        const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: "attn-cpu-wasm-simd" }];
+        const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }];
         for (const opset of [17, 23]) impls.push({ impl: `ort-node-op${opset}-${nodeThreads}t`, ...(tooBig ? { skip: tooBig } : {}) });
         for (const opset of [17, 23]) for (const th of peerThreads) impls.push({ impl: `ort-web-op${opset}-${th}t`, ...(tooBig ? { skip: tooBig } : {}) });
         if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t`, ...(tooBig ? { skip: tooBig } : {}) });
