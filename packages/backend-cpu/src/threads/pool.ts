@@ -131,6 +131,11 @@ export class ThreadPool {
     return this.state?.slots.length ?? 0;
   }
 
+  /** Chunks the workers (not the calling thread) have run since the pool started (for tests and tuning). */
+  get workerChunks(): number {
+    return this.state ? Atomics.load(this.state.ctl, CTL.WORKER_CHUNKS) : 0;
+  }
+
   /** The workers' thread ids (for tests). */
   get workerThreadIds(): number[] {
     return this.state ? this.state.slots.map((s) => s.worker.threadId) : [];

@@ -17,7 +17,7 @@
  */
 
 /** The layout of the control block and of the job parameters (mirrored as constants in pool.ts). */
-export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, EPOCH: 4, STOP: 5, SIZE: 8 } as const;
+export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, EPOCH: 4, STOP: 5, WORKER_CHUNKS: 6, SIZE: 8 } as const;
 /** Job kinds. */
 export const JOB = { GEMM: 1, ATT_FWD: 2, ATT_BWD: 3, FAULT: 9 } as const;
 /** Slots of `params`. */
@@ -69,7 +69,7 @@ export interface ThreadRunner {
 
 export function threadProgram(init: ThreadInit): ThreadRunner {
   // Constants repeated here on purpose: this function's text is all a worker gets.
-  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, EPOCH = 4, STOP = 5;
+  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, EPOCH = 4, STOP = 5, WORKER_CHUNKS = 6;
   const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
   const PAGE = 65536;
   const BQ = 64;
@@ -313,6 +313,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
         Atomics.store(ctl, ERR, 1);
         report(e);
       }
+      Atomics.add(ctl, WORKER_CHUNKS, 1);
       finish();
     }
   }
