@@ -433,14 +433,29 @@ function weightsBlock(b: i32, w: usize): void {
  * receives the natural-log log-sum-exp per query (+inf for a query that sees no key).
  */
 export function forward(q: usize, k: usize, v: usize, out: usize, w: usize, lseOut: usize, work: usize): void {
+  forwardRange(q, k, v, out, w, lseOut, work, 0, nQ);
+}
+
+/**
+ * `forward` for the query blocks b0 ≤ b < b1 only (blocks of 64 queries): rows 64·b0 ≤ i < min(Tq, 64·b1)
+ * of out, w and lseOut are written, the others left as they are. Each query's result is the same, bit for
+ * bit, as from `forward` (the worker threads split a head this way). q still holds every query of the head.
+ */
+export function forwardRange(
+  q: usize, k: usize, v: usize, out: usize, w: usize, lseOut: usize, work: usize, b0: i32, b1: i32,
+): void {
   layout(work, false);
   prepareForward(q, k, v);
-  for (let b = 0; b < nQ; b++) forwardBlock(b, out);
+  b1 = min(b1, nQ);
+  for (let b = b0; b < b1; b++) forwardBlock(b, out);
+  const r0 = b0 * BQ;
+  const r1 = min(Tq, b1 * BQ);
+  if (r1 <= r0) return;
   if (w) {
-    memory.fill(w, 0, <usize>Tq * <usize>Tk * 4);
-    for (let b = 0; b < nQ; b++) weightsBlock(b, w);
+    memory.fill(w + <usize>r0 * <usize>Tk * 4, 0, <usize>(r1 - r0) * <usize>Tk * 4);
+    for (let b = b0; b < b1; b++) weightsBlock(b, w);
   }
-  if (lseOut) for (let i = 0; i < Tq; i++) store<f32>(lseOut + <usize>i * 4, load<f32>(lse + <usize>i * 4) / LOG2E);
+  if (lseOut) for (let i = r0; i < r1; i++) store<f32>(lseOut + <usize>i * 4, load<f32>(lse + <usize>i * 4) / LOG2E);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 //
 //   pnpm --filter @attn/backend-cpu build && node packages/backend-cpu/scripts/attention-speed.mjs
 //     [--runs 5] [--sizes 256,512,1024,2048] [--rss 4096,8192,16384] [--heads 8] [--d 64] [--backward] [--js]
+//     [--kernels wasm-simd,wasm-simd-threads] [--threads 2]
 //
+// --kernels: the kernel paths to time, in turn (default wasm-simd; --js adds js); --threads: threads of
+// the wasm-simd-threads path (default: the available parallelism, at most 8).
 // q, k, v [1, heads, N, d] float32 through the backend's `attention` node (graph compiled once, each timed
 // call a full `run`: feeds in, kernel, output out). GFLOP/s counts 4·heads·N²·d for the forward (QKᵀ and
 // PV, causal or not, as the bench does) and 10·heads·N²·d for the backward (`--backward`: the
@@ -24,6 +27,9 @@ const heads = Number(arg("--heads", "8"));
 const d = Number(arg("--d", "64"));
 const sizes = arg("--sizes", "256,512,1024,2048").split(",").filter(Boolean).map(Number);
 const rssSizes = arg("--rss", "4096,8192,16384").split(",").filter(Boolean).map(Number);
+const threads = arg("--threads", undefined) === undefined ? undefined : Number(arg("--threads", "2"));
+const kernelList = arg("--kernels", "wasm-simd").split(",").filter(Boolean);
+const backendFor = (kernels) => createCpuBackend({ kernels, threads: kernels === "wasm-simd-threads" ? threads : undefined });
 
 function rand(n, seed) {
   const a = new Float32Array(n);
@@ -56,7 +62,7 @@ async function compiled(backend, N, causal, backward) {
 
 if (process.argv.includes("--child")) {
   const N = Number(arg("--child", "4096"));
-  const run = await compiled(createCpuBackend({ kernels: arg("--kernels", "auto") }), N, process.argv.includes("--causal"), false);
+  const run = await compiled(backendFor(kernelList[0]), N, process.argv.includes("--causal"), false);
   const t0 = performance.now();
   await run();
   const ms = performance.now() - t0;
@@ -64,14 +70,15 @@ if (process.argv.includes("--child")) {
   process.exit(0);
 }
 
-const paths = process.argv.includes("--js") ? ["wasm-simd", "js"] : ["wasm-simd"];
+const paths = process.argv.includes("--js") ? [...kernelList, "js"] : kernelList;
 const backward = process.argv.includes("--backward");
 console.log(
   `${backward ? "attention_grad" : "attention"} q/k/v [1, ${heads}, N, ${d}] float32, median of ${runs} runs ` +
-    `(Node ${process.versions.node}, 1 thread); GFLOP/s counts ${backward ? 10 : 4}·heads·N²·d`,
+    `(Node ${process.versions.node}); GFLOP/s counts ${backward ? 10 : 4}·heads·N²·d`,
 );
 for (const kernels of paths) {
-  const backend = createCpuBackend({ kernels });
+  const backend = backendFor(kernels);
+  const label = kernels === "wasm-simd-threads" ? `threads ${backend.threads}t` : kernels;
   for (const N of sizes) {
     // full and causal calls alternate, so both see the same machine load (the ratio is the fair figure)
     const runFull = await compiled(backend, N, false, backward);
@@ -96,20 +103,22 @@ for (const kernels of paths) {
       cells.push(`${c ? "causal" : "full  "} ${gf.toFixed(1).padStart(5)} GFLOP/s ${cps[c].toFixed(2).padStart(7)} calls/s (best ${(((backward ? 10 : 4) * heads * N * N * d) / (sorted[0] * 1e6)).toFixed(1)})`);
     }
     cells.push(`causal/full ${(cps[1] / cps[0]).toFixed(2)}×`);
-    console.log(`${kernels.padEnd(9)} N=${String(N).padEnd(5)} ${cells.join("   ")}`);
+    console.log(`${label.padEnd(10)} N=${String(N).padEnd(5)} ${cells.join("   ")}`);
   }
+  await backend.dispose();
 }
 
 if (!backward) {
   const self = fileURLToPath(import.meta.url);
   for (const N of rssSizes) {
-    const r = spawnSync(process.execPath, [self, "--child", String(N), "--heads", String(heads), "--d", String(d)], { encoding: "utf8" });
+    const extra = threads === undefined ? [] : ["--threads", String(threads)];
+    const r = spawnSync(process.execPath, [self, "--child", String(N), "--heads", String(heads), "--d", String(d), "--kernels", kernelList[0], ...extra], { encoding: "utf8" });
     if (r.status !== 0) {
       console.log(`N=${N}: child failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
       continue;
     }
     const { ms, maxRssMiB } = JSON.parse(r.stdout.trim().split("\n").pop());
     const gf = (4 * heads * N * N * d) / (ms * 1e6);
-    console.log(`wasm-simd N=${String(N).padEnd(5)} one call ${(ms / 1000).toFixed(2)} s (${gf.toFixed(1)} GFLOP/s), peak RSS ${maxRssMiB.toFixed(0)} MiB`);
+    console.log(`${kernelList[0]} N=${String(N).padEnd(5)} one call ${(ms / 1000).toFixed(2)} s (${gf.toFixed(1)} GFLOP/s), peak RSS ${maxRssMiB.toFixed(0)} MiB`);
   }
 }

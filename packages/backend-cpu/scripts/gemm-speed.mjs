@@ -1,10 +1,13 @@
 // GFLOP/s of the GEMM on each kernel path, by hand (not a test: the house rule is no timed tests).
 //
 //   pnpm --filter @attn/backend-cpu build && node packages/backend-cpu/scripts/gemm-speed.mjs [--runs 7] [--sizes 256,512,1024] [--linear]
+//     [--kernels js,wasm-simd,wasm-simd-threads] [--threads 2]
 //
+// --kernels: the paths to time (default js,wasm-simd); --threads: threads of wasm-simd-threads (default:
+// the available parallelism, at most 8).
 // Square C = A·B (matmul's layout; --linear: x·Wᵀ + b, linear's), median of --runs timed calls after one
 // warm-up, each timed call including the copies in and out of wasm memory (what a kernel pays).
-import { jsGemm, WasmGemm, wasmSimdSupported } from "../dist/index.js";
+import { defaultThreads, jsGemm, ThreadedGemm, threadsSupported, WasmGemm, wasmSimdSupported } from "../dist/index.js";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -24,11 +27,16 @@ function rand(n, seed) {
   return a;
 }
 
-const paths = [["js", jsGemm]];
-if (wasmSimdSupported()) paths.push(["wasm-simd", new WasmGemm()]);
-else console.log("wasm-simd: not supported by this runtime");
+const threads = Number(arg("--threads", String(defaultThreads())));
+const paths = [];
+for (const k of arg("--kernels", "js,wasm-simd").split(",").filter(Boolean)) {
+  if (k === "js") paths.push(["js", jsGemm]);
+  else if (k === "wasm-simd" && wasmSimdSupported()) paths.push(["wasm-simd", new WasmGemm()]);
+  else if (k === "wasm-simd-threads" && threadsSupported()) paths.push([`threads ${threads}t`, new ThreadedGemm(threads)]);
+  else console.log(`${k}: not supported by this runtime`);
+}
 
-console.log(`GEMM ${linear ? "x·Wᵀ + b" : "A·B"}, float32, median of ${runs} runs (Node ${process.versions.node}, 1 thread)`);
+console.log(`GEMM ${linear ? "x·Wᵀ + b" : "A·B"}, float32, median of ${runs} runs (Node ${process.versions.node})`);
 for (const n of sizes) {
   const a = rand(n * n, 1);
   const b = rand(n * n, 2);
@@ -50,3 +58,4 @@ for (const n of sizes) {
   }
   console.log(`${String(n).padStart(5)}³  ${cells.join("   ")}`);
 }
+for (const [, g] of paths) if (g.dispose) await g.dispose();

@@ -1,6 +1,7 @@
 import { AttnError, BackendError, ShapeEnv, getOp, type Backend, type CompileOptions, type Graph, type Node, type Tensor } from "@attn/core";
 import { CpuExecutable, Executor, locate } from "./executor.js";
 import { gemmFor, wasmSimdSupported, type Gemm, type KernelPath } from "./gemm/index.js";
+import { defaultThreads, ThreadedGemm, threadsSupported } from "./threads/index.js";
 import type { KernelContext } from "./kernel.js";
 import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel, supports, supportedOps } from "./registry.js";
@@ -11,8 +12,11 @@ import { getKernel, supports, supportedOps } from "./registry.js";
  * - `"wasm-simd"`: matmul and linear (and the gradients built from them) on a WebAssembly SIMD128 GEMM,
  *   softmax attention and its gradient on a fused WebAssembly SIMD flash-attention kernel, single-threaded,
  *   accumulating in float32; the other ops as on `"js"`;
- * - `"auto"` (default): `"wasm-simd"` where `WebAssembly.validate` accepts the SIMD module, else `"js"`.
- * (`"wasm-simd-threads"` is planned: the same kernels over worker threads and a shared memory.)
+ * - `"wasm-simd-threads"`: the same kernels, each large GEMM and attention call split over worker threads
+ *   (Node `worker_threads`; the calling thread takes a share and blocks in `Atomics.wait` for the rest),
+ *   with the same results as `"wasm-simd"`, bit for bit;
+ * - `"auto"` (default): `"wasm-simd-threads"` where threads can run here and more than one core is
+ *   available, else `"wasm-simd"` where `WebAssembly.validate` accepts the SIMD module, else `"js"`.
  */
 export type CpuKernels = KernelPath | "auto";
 
@@ -29,16 +33,48 @@ export interface CpuBackendOptions {
    * and each executable's `profile()` its own.
    */
   readonly profile?: boolean;
+  /**
+   * Threads of the `"wasm-simd-threads"` path, the calling thread included (default: the available
+   * parallelism, at most 8; else the `ATTN_CPU_THREADS` environment variable where set). 1 runs the
+   * threaded code on the calling thread alone.
+   */
+  readonly threads?: number;
+  /**
+   * `"wasm-simd-threads"`: calls below this many flops stay on the calling thread (default
+   * `MIN_PARALLEL_FLOPS`, 2²³). 0 sends every GEMM and attention call through the threads, split into
+   * chunks however small (the test suites use it to exercise the threaded code on small cases).
+   */
+  readonly threadMinFlops?: number;
 }
 
-const PATHS: readonly CpuKernels[] = ["auto", "js", "wasm-simd"];
+const PATHS: readonly CpuKernels[] = ["auto", "js", "wasm-simd", "wasm-simd-threads"];
+
+function envVar(name: string): string | undefined {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  return v === "" ? undefined : v;
+}
+
+/** The thread count of a backend created with `requested` threads (the env variable fills in an absent one). */
+export function resolveThreads(requested?: number): number {
+  let n = requested;
+  if (n === undefined) {
+    const env = envVar("ATTN_CPU_THREADS");
+    if (env !== undefined) {
+      n = Number(env);
+      if (!Number.isInteger(n) || n < 1) throw new BackendError(`ATTN_CPU_THREADS is "${env}"; expected an integer ≥ 1`);
+    }
+  }
+  if (n === undefined) return defaultThreads();
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new BackendError(`threads is ${String(n)}; expected an integer from 1 to 256`);
+  return n;
+}
 
 /** The kernel path a backend created with `requested` uses here (the env variable fills in an absent one). */
 export function resolveKernels(requested?: CpuKernels): KernelPath {
   let want = requested;
   if (want === undefined) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ATTN_CPU_KERNELS;
-    if (env !== undefined && env !== "") {
+    const env = envVar("ATTN_CPU_KERNELS");
+    if (env !== undefined) {
       if (!PATHS.includes(env as CpuKernels)) {
         throw new BackendError(`ATTN_CPU_KERNELS is "${env}"; expected one of ${PATHS.map((p) => `"${p}"`).join(", ")}`);
       }
@@ -47,9 +83,17 @@ export function resolveKernels(requested?: CpuKernels): KernelPath {
   }
   want ??= "auto";
   if (!PATHS.includes(want)) throw new BackendError(`kernels is "${String(want)}"; expected one of ${PATHS.map((p) => `"${p}"`).join(", ")}`);
-  if (want === "auto") return wasmSimdSupported() ? "wasm-simd" : "js";
+  if (want === "auto") {
+    if (threadsSupported() && defaultThreads() > 1) return "wasm-simd-threads";
+    return wasmSimdSupported() ? "wasm-simd" : "js";
+  }
   if (want === "wasm-simd" && !wasmSimdSupported()) {
     throw new BackendError(`kernels "wasm-simd" was asked for, but this runtime cannot run WebAssembly SIMD; use "js" or "auto"`);
+  }
+  if (want === "wasm-simd-threads" && !threadsSupported()) {
+    throw new BackendError(
+      `kernels "wasm-simd-threads" was asked for, but this runtime cannot run it (it needs WebAssembly SIMD, SharedArrayBuffer, Atomics.wait on this thread and Node's worker_threads); use "wasm-simd" or "auto"`,
+    );
   }
   return want;
 }
@@ -64,14 +108,41 @@ export class CpuBackend implements Backend {
   readonly kernels: KernelPath;
   /** One line naming the backend and its kernel path, e.g. `cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)`. */
   readonly description: string;
+  /** Threads the kernels use (1 except on `"wasm-simd-threads"`). */
+  readonly threads: number;
   private readonly gemm: Gemm;
   private readonly profiler: Profiler | null;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.profiler = opts.profile ? new Profiler() : null;
     this.kernels = resolveKernels(opts.kernels);
-    this.gemm = gemmFor(this.kernels);
-    this.description = this.kernels === "js" ? "cpu (js: portable JavaScript kernels)" : "cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)";
+    if (this.kernels === "wasm-simd-threads") {
+      this.threads = resolveThreads(opts.threads);
+      this.gemm = new ThreadedGemm(this.threads, opts.threadMinFlops);
+    } else {
+      this.threads = 1;
+      this.gemm = gemmFor(this.kernels);
+    }
+    this.description =
+      this.kernels === "js"
+        ? "cpu (js: portable JavaScript kernels)"
+        : this.kernels === "wasm-simd"
+          ? "cpu (wasm-simd: WebAssembly SIMD128 GEMM and flash attention, 1 thread)"
+          : `cpu (wasm-simd-threads: WebAssembly SIMD128 GEMM and flash attention, ${this.threads} thread${this.threads === 1 ? "" : "s"})`;
+  }
+
+  /**
+   * Terminates the worker threads of the `"wasm-simd-threads"` path (a no-op on the other paths). The
+   * workers never keep a process alive, so this is for freeing them early; executables compiled by this
+   * backend keep working (a later threaded call starts new workers).
+   */
+  dispose(): Promise<void> {
+    return this.gemm instanceof ThreadedGemm ? this.gemm.dispose() : Promise.resolve();
+  }
+
+  /** `dispose()`. */
+  close(): Promise<void> {
+    return this.dispose();
   }
 
   supports(op: string): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, type Attrs } from "@attn/core";
-import { createCpuBackend, type CpuBackend } from "../src/index.js";
+import { createCpuBackend, threadsSupported, type CpuBackend } from "../src/index.js";
 import { WasmFlash } from "../src/flash/wasm.js";
 import { expectClose, rand, randTensor } from "./helpers.js";
 
@@ -10,6 +10,11 @@ import { expectClose, rand, randTensor } from "./helpers.js";
 
 const js = createCpuBackend({ kernels: "js" });
 const wasm = createCpuBackend({ kernels: "wasm-simd" });
+// every attention call through the worker threads (split into chunks however small): same bits as wasm
+const threads = threadsSupported() ? createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 }) : null;
+const sameBits = (got: Tensor[], want: Tensor[]) => {
+  for (let i = 0; i < want.length; i++) expect(Array.from(got[i].data), `output ${i}`).toEqual(Array.from(want[i].data));
+};
 const TOL = { atol: 1e-5, rtol: 1e-4 };
 
 async function runOn(be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs): Promise<Tensor[]> {
@@ -110,6 +115,7 @@ describe("flash attention (wasm-simd) against the js kernels", () => {
       expectClose(gotW, wantW, TOL);
       // masked weights are exactly zero
       for (let i = 0; i < wantW.data.length; i++) if (wantW.data[i] === 0) expect(gotW.data[i]).toBe(0);
+      if (threads) sameBits(await runOn(threads, "attention", [q, k, v, mask], { ...attrs, weights: true }), [gotO, gotW]);
     });
 
     it(`backward: ${c.name}`, async () => {
@@ -117,6 +123,7 @@ describe("flash attention (wasm-simd) against the js kernels", () => {
       const want = await runOn(js, "attention_grad", [q, k, v, mask, dOut, null], attrs);
       const got = await runOn(wasm, "attention_grad", [q, k, v, mask, dOut, null], attrs);
       for (let i = 0; i < 3; i++) expectClose(got[i], want[i], c.gradTol ?? TOL);
+      if (threads) sameBits(await runOn(threads, "attention_grad", [q, k, v, mask, dOut, null], attrs), got);
     });
   }
 

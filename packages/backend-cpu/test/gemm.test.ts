@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendError, GraphBuilder, type Attrs, type Tensor } from "@attn/core";
-import { createCpuBackend, jsGemm, resolveKernels, WasmGemm, wasmSimdSupported, type CpuBackend, type GemmArgs } from "../src/index.js";
+import { createCpuBackend, defaultThreads, jsGemm, resolveKernels, resolveThreads, threadsSupported, WasmGemm, wasmSimdSupported, type CpuBackend, type GemmArgs } from "../src/index.js";
 import { rand, randTensor } from "./helpers.js";
 
 /** The GEMM of the kernel paths against a double-precision reference written out here (no blocking, no packing). */
@@ -222,15 +222,31 @@ describe("kernel path selection", () => {
     else process.env.ATTN_CPU_KERNELS = saved;
   });
 
-  it("reports the path in use; auto picks wasm-simd where WebAssembly SIMD validates", () => {
+  it("reports the path in use; auto picks wasm-simd-threads with several cores, else wasm-simd where WebAssembly SIMD validates", () => {
     delete process.env.ATTN_CPU_KERNELS;
     const js = createCpuBackend({ kernels: "js" });
     expect(js.name).toBe("cpu");
     expect(js.kernels).toBe("js");
     expect(js.description).toMatch(/^cpu \(js/);
     expect(createCpuBackend({ kernels: "wasm-simd" }).description).toMatch(/^cpu \(wasm-simd/);
-    expect(createCpuBackend().kernels).toBe("wasm-simd");
-    expect(createCpuBackend({ kernels: "auto" }).kernels).toBe("wasm-simd");
+    const auto = threadsSupported() && defaultThreads() > 1 ? "wasm-simd-threads" : "wasm-simd";
+    expect(createCpuBackend().kernels).toBe(auto);
+    expect(createCpuBackend({ kernels: "auto" }).kernels).toBe(auto);
+    if (threadsSupported()) expect(createCpuBackend({ kernels: "wasm-simd-threads" }).threads).toBe(defaultThreads());
+  });
+
+  it("takes ATTN_CPU_THREADS when no threads option is given", () => {
+    const was = process.env.ATTN_CPU_THREADS;
+    try {
+      process.env.ATTN_CPU_THREADS = "3";
+      expect(resolveThreads()).toBe(3);
+      expect(resolveThreads(2)).toBe(2);
+      process.env.ATTN_CPU_THREADS = "x";
+      expect(() => resolveThreads()).toThrow(/ATTN_CPU_THREADS is "x"/);
+    } finally {
+      if (was === undefined) delete process.env.ATTN_CPU_THREADS;
+      else process.env.ATTN_CPU_THREADS = was;
+    }
   });
 
   it("takes ATTN_CPU_KERNELS when no option is given; an explicit option wins", () => {
@@ -244,7 +260,7 @@ describe("kernel path selection", () => {
   it("rejects an unknown path, from the option or the variable, naming the choices", () => {
     process.env.ATTN_CPU_KERNELS = "gpu";
     expect(() => createCpuBackend()).toThrow(BackendError);
-    expect(() => createCpuBackend()).toThrow(/ATTN_CPU_KERNELS is "gpu"; expected one of "auto", "js", "wasm-simd"/);
+    expect(() => createCpuBackend()).toThrow(/ATTN_CPU_KERNELS is "gpu"; expected one of "auto", "js", "wasm-simd", "wasm-simd-threads"/);
     delete process.env.ATTN_CPU_KERNELS;
     expect(() => createCpuBackend({ kernels: "fast" as never })).toThrow(/kernels is "fast"/);
   });

@@ -1,5 +1,5 @@
 // Per-op profile of the train-step workload on backend-cpu (after `pnpm turbo run build --filter @attn/bench`):
-//   node packages/bench/scripts/profile-train-step.mjs [--kernels js|wasm-simd] [--steps 5] [--top 25]
+//   node packages/bench/scripts/profile-train-step.mjs [--kernels js|wasm-simd|wasm-simd-threads] [--steps 5] [--top 25]
 // Builds the same Trainer as `pnpm bench --filter train-step`, runs one warm-up step, then `--steps` timed
 // steps on a backend created with `{ profile: true }`, and prints ms per op per step (self time).
 import { Trainer } from "@attn/core";

@@ -1,6 +1,6 @@
 /**
  * Every implementation the harness can run, by id. Rows are labelled `<engine> <path> <threads>t`, so a
- * backend-cpu kernel path (today `js`; later `wasm-simd`, `wasm-simd-threads`) is one more entry here.
+ * backend-cpu kernel path (`js`, `wasm-simd`, `wasm-simd-threads`) is one more entry here.
  */
 export type ImplKind = "attn" | "ort" | "tfjs" | "selftest";
 
@@ -30,9 +30,10 @@ const TFJS = ["@tensorflow/tfjs-core"];
 
 function build(): ImplSpec[] {
   const specs: ImplSpec[] = [
-    // backend-cpu kernel paths (`createCpuBackend({ kernels })`); add `wasm-simd-threads` here when it exists.
+    // backend-cpu kernel paths (`createCpuBackend({ kernels, threads })`).
     { id: "attn-cpu-js", label: "attn cpu js 1t", kind: "attn", ours: true, threads: 1, backend: "cpu", kernelPath: "js", packages: [] },
     { id: "attn-cpu-wasm-simd", label: "attn cpu wasm-simd 1t", kind: "attn", ours: true, threads: 1, backend: "cpu", kernelPath: "wasm-simd", packages: [] },
+    { id: "attn-cpu-wasm-simd-threads-2t", label: "attn cpu wasm-simd-threads 2t", kind: "attn", ours: true, threads: 2, backend: "cpu", kernelPath: "wasm-simd-threads", packages: [] },
   ];
   for (const t of [1, 2]) {
     specs.push({ id: `attn-onnx-node-${t}t`, label: `attn onnx→ort-node ${t}t`, kind: "attn", ours: true, threads: t, backend: "onnx-node", packages: ORT_NODE });

@@ -61,7 +61,7 @@ export function planCases(opts: PlanOptions): CaseDef[] {
       for (const causal of [false, true]) {
         const scores = decomposedScoresBytes(n);
         const tooBig = scores > SCORES_MEMORY_LIMIT ? `would hold the ${ATTN_HEADS}×${n}×${n} scores (~${gib(scores)}) > ${gib(SCORES_MEMORY_LIMIT)}` : undefined;
-        const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }];
+        const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: "attn-cpu-wasm-simd-threads-2t" }];
         for (const opset of [17, 23]) impls.push({ impl: `ort-node-op${opset}-${nodeThreads}t`, ...(tooBig ? { skip: tooBig } : {}) });
         for (const opset of [17, 23]) for (const th of peerThreads) impls.push({ impl: `ort-web-op${opset}-${th}t`, ...(tooBig ? { skip: tooBig } : {}) });
         if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t`, ...(tooBig ? { skip: tooBig } : {}) });
@@ -81,13 +81,13 @@ export function planCases(opts: PlanOptions): CaseDef[] {
   if (want("gemm")) {
     // --quick times 512³ (backend-cpu's scalar 1024³ alone would eat the quick budget); the target is at 1024³.
     const size = opts.quick ? 512 : 1024;
-    const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: `ort-node-op17-${nodeThreads}t` }];
+    const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: "attn-cpu-wasm-simd-threads-2t" }, { impl: `ort-node-op17-${nodeThreads}t` }];
     for (const th of peerThreads) impls.push({ impl: `ort-web-op17-${th}t` });
     if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t` });
     cases.push({ id: `gemm ${size}³`, workload: "gemm", params: { size }, flops: 2 * size ** 3, unit: "call", impls, reference: [`ort-node-op17-${nodeThreads}t`, "attn-cpu-js"], tolerance: { abs: 2e-3, rel: 1e-3 } });
   }
   if (want("train-step")) {
-    const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: `attn-onnx-node-${nodeThreads}t` }];
+    const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: "attn-cpu-wasm-simd-threads-2t" }, { impl: `attn-onnx-node-${nodeThreads}t` }];
     if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t` });
     cases.push({ id: "train-step MHA d128 h4 S64 B16 Adam", workload: "train-step", params: {}, unit: "step", impls, reference: ["attn-cpu-js", `attn-onnx-node-${nodeThreads}t`], tolerance: { abs: 1e-5, rel: 1e-3 } });
   }

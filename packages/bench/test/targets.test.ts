@@ -25,6 +25,16 @@ describe("PASS/MISS evaluation", () => {
     expect(t2).toMatchObject({ status: "PASS", ratio: 3 });
   });
 
+  it("compares our 2-thread row only with 2-thread peers", () => {
+    const c = kase("attention N=1024", "attention", [row("attn-cpu-wasm-simd", 20), row("attn-cpu-wasm-simd-threads-2t", 10), row("ort-web-op17-1t", 15), row("ort-web-op17-2t", 11)]);
+    const [t1, t2] = byTarget([c], "attention N=1024:");
+    expect(t1).toMatchObject({ status: "MISS", ratio: 0.75 });
+    expect(t2).toMatchObject({ status: "PASS", ratio: 1.1 });
+    expect(t2.measured).toContain("attn cpu wasm-simd-threads 2t");
+    const g = kase("gemm 1024³", "gemm", [row("attn-cpu-wasm-simd-threads-2t", 50), row("ort-web-op17-2t", 60)]);
+    expect(byTarget([g], "gemm 1024³: attn cpu wasm-simd-threads 2t")[0]).toMatchObject({ status: "PASS", ratio: 1.2 });
+  });
+
   it("reports a MISS, never a silent gap, when our row did not finish", () => {
     const c = kase("attention N=2048", "attention", [row("attn-cpu-js", undefined, { status: "timeout", reason: "timeout after 120.0 s" }), row("ort-web-op17-1t", 100)]);
     const [t] = byTarget([c], "attention N=2048: backend-cpu ≥ 1.0× ort-web wasm 1t");

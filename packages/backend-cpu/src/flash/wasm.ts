@@ -1,3 +1,4 @@
+import type { FlashKernel } from "../gemm/types.js";
 import { ATTENTION_WASM } from "../wasm/attention.js";
 
 // The few WebAssembly JS API members used here, typed locally (as in gemm/wasm.ts: no DOM lib).
@@ -45,7 +46,8 @@ export interface FlashProblem {
 }
 
 let bytes: Uint8Array | null = null;
-function moduleBytes(): Uint8Array {
+/** The module's bytes, decoded from the generated base64 once. */
+export function flashWasmBytes(): Uint8Array {
   if (!bytes) {
     if (!host.atob) throw new Error("wasm attention: this runtime has no atob to decode the module");
     const s = host.atob(ATTENTION_WASM);
@@ -62,7 +64,7 @@ let module: object | null = null;
  * the head's weights when they are asked for. Methods return null when the memory would pass
  * FLASH_MAX_BYTES (the caller then runs the portable kernel).
  */
-export class WasmFlash {
+export class WasmFlash implements FlashKernel {
   private readonly x: FlashExports;
   private readonly base: number;
   private f32: Float32Array;
@@ -71,7 +73,7 @@ export class WasmFlash {
   constructor() {
     const wa = host.WebAssembly;
     if (!wa) throw new Error("wasm attention: this runtime has no WebAssembly");
-    module ??= new wa.Module(moduleBytes());
+    module ??= new wa.Module(flashWasmBytes());
     const instance = new wa.Instance(module, {
       env: { abort: () => { throw new Error("wasm attention: abort"); } },
     });

@@ -1,3 +1,5 @@
+import type { FlashProblem } from "../flash/wasm.js";
+
 /**
  * One GEMM problem, possibly batched: for t < count,
  *   C[t] (M×N, row-major, contiguous) = A[t] (M×K) · B[t] (K×N) (+ bias[N] on every row).
@@ -24,11 +26,22 @@ export interface GemmArgs {
 }
 
 /** The name of a kernel path: which implementation runs the hot kernels. */
-export type KernelPath = "js" | "wasm-simd";
+export type KernelPath = "js" | "wasm-simd" | "wasm-simd-threads";
 
 /** A GEMM implementation. */
 export interface Gemm {
   readonly path: KernelPath;
   /** Computes every product of `args` into a new float32 array [count, M, N]. */
   gemm(args: GemmArgs): Float32Array;
+  /**
+   * The fused attention kernel that goes with this GEMM (the threaded one on `"wasm-simd-threads"`);
+   * absent: the shared single-threaded wasm instance on a wasm path, none on `"js"`.
+   */
+  readonly flash?: FlashKernel;
+}
+
+/** The shape of a fused flash-attention kernel (`WasmFlash`, or the threaded one); null: too large, run the portable kernel. */
+export interface FlashKernel {
+  forward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse?: Float32Array): { out: Float32Array; weights: Float32Array | null } | null;
+  backward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null;
 }

@@ -1,5 +1,6 @@
 import type { Tensor } from "@attn/core";
-import { wasmFlash, type FlashProblem, type WasmFlash } from "../flash/wasm.js";
+import { wasmFlash, type FlashProblem } from "../flash/wasm.js";
+import type { FlashKernel } from "../gemm/types.js";
 import type { KernelContext } from "../kernel.js";
 import { maskLayout } from "./mask.js";
 
@@ -14,8 +15,9 @@ export interface FlashAttrs {
  * The wasm flash-attention kernel for this context, or null when the context runs the portable path.
  * (softmax selection only: argmax and top-k stay on the JavaScript kernels.)
  */
-export function flashFor(ctx: KernelContext): WasmFlash | null {
-  return ctx.gemm.path === "wasm-simd" ? wasmFlash() : null;
+export function flashFor(ctx: KernelContext): FlashKernel | null {
+  if (ctx.gemm.path === "js") return null;
+  return ctx.gemm.flash ?? wasmFlash();
 }
 
 /**

@@ -10,7 +10,7 @@ import { bool, LossLog, num, UnsupportedWorkload, type Instance } from "./types.
 function backendOf(spec: ImplSpec): Backend {
   switch (spec.backend) {
     case "cpu":
-      return createCpuBackend({ kernels: spec.kernelPath as CpuKernels });
+      return createCpuBackend({ kernels: spec.kernelPath as CpuKernels, ...(spec.kernelPath === "wasm-simd-threads" ? { threads: spec.threads } : {}) });
     case "onnx-node":
       return createOnnxBackend({ runtime: "node", numThreads: spec.threads });
     case "onnx-web":

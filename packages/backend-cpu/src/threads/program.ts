@@ -1,0 +1,322 @@
+/**
+ * What every thread of the `"wasm-simd-threads"` path runs: the calling thread for its share, and each
+ * worker as its whole program. `threadProgram` must stay **self-contained** (no reference to anything
+ * outside its own body but globals): the pool starts a worker from its source text
+ * (`threadProgram.toString()`, a `worker_threads` eval worker), so the same code loads from the
+ * TypeScript sources (tests) and from dist, with no file to locate and no bundler step.
+ *
+ * Shared state (see pool.ts for the calling side):
+ * - `ctl` (Int32Array on a SharedArrayBuffer): the claim word `(generation << 16) | next chunk`, the chunk
+ *   count, the done counter, the error flag, the arena epoch and the stop flag (slots below);
+ * - `params` (Float64Array on a SharedArrayBuffer): the job (kind, sizes, arena offsets);
+ * - the arena (a SharedArrayBuffer): operands in, results out. It is replaced when a job needs more; the
+ *   new one reaches each worker as a message on its port, read synchronously (`receiveMessageOnPort`)
+ *   when the epoch in `ctl` moves.
+ * Each thread has its own instances of the GEMM and attention modules; a chunk copies the operand slices
+ * it needs from the arena into its wasm memory, runs there, and copies its results into the arena.
+ */
+
+/** The layout of the control block and of the job parameters (mirrored as constants in pool.ts). */
+export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, EPOCH: 4, STOP: 5, WORKER_CHUNKS: 6, SIZE: 8 } as const;
+/** Job kinds. */
+export const JOB = { GEMM: 1, ATT_FWD: 2, ATT_BWD: 3, FAULT: 9 } as const;
+/** Slots of `params`. */
+export const P = {
+  KIND: 0,
+  SERIAL: 1,
+  // GEMM
+  M: 2, N: 3, K: 4, A: 5, RSA: 6, CSA: 7, B: 8, RSB: 9, CSB: 10, BIAS: 11, C: 12, COUNT: 13, AOFFS: 14, BOFFS: 15,
+  COLS: 16, PARTS: 17, BLOCK: 18,
+  // attention
+  TQ: 2, TK: 3, D: 4, DV: 5, SCALE: 6, CAUSAL: 7, WINDOW: 8, MASK_BYTES: 9, MASK_ROW: 10, MASK: 11, Q: 12, KK: 13,
+  V: 14, DO: 15, OUT: 16, W: 17, LSE: 18, QSPLIT: 19, DQ: 20, DK: 21, DVV: 22,
+  // fault (tests)
+  FAULT_CHUNK: 2, FAULT_WORKERS_ONLY: 3,
+  SIZE: 32,
+} as const;
+
+/** What a thread is given. */
+export interface ThreadInit {
+  readonly gemmModule: object;
+  readonly flashModule: object;
+  readonly ctl: Int32Array;
+  readonly params: Float64Array;
+  readonly arena: SharedArrayBuffer;
+  readonly epoch: number;
+  /** True on the calling thread (fault jobs can spare it). */
+  readonly main: boolean;
+}
+
+/** The worker's messaging (node:worker_threads), absent on the calling thread. */
+export interface ThreadIo {
+  readonly port: { postMessage(m: unknown): void };
+  receive(): { message: unknown } | undefined;
+}
+
+/** A thread's runner. */
+export interface ThreadRunner {
+  /** Runs chunk `idx` of the current job (errors propagate). */
+  chunk(idx: number): void;
+  /** Claims and runs chunks of the current job until none is left; true when the job's chunks are all claimed. */
+  drain(onError: (e: unknown) => void): void;
+  /** Installs a new arena. */
+  setArena(arena: SharedArrayBuffer, epoch: number): void;
+  /** Bytes of wasm memory a flash call of this shape needs on one thread (configure + workBytes). */
+  flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean): number;
+  /** The worker loop: waits for jobs and runs chunks until the stop flag is set. */
+  serve(io: ThreadIo): void;
+}
+
+export function threadProgram(init: ThreadInit): ThreadRunner {
+  // Constants repeated here on purpose: this function's text is all a worker gets.
+  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, EPOCH = 4, STOP = 5, WORKER_CHUNKS = 6;
+  const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
+  const PAGE = 65536;
+  const BQ = 64;
+
+  interface Mem { readonly buffer: ArrayBuffer; grow(pages: number): number }
+  interface GemmX {
+    readonly memory: Mem;
+    gemm(M: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, bias: number, work: number): void;
+    workBytes(M: number, N: number, K: number): number;
+    heapBase(): number;
+  }
+  interface FlashX {
+    readonly memory: Mem;
+    configure(tq: number, tk: number, d: number, dv: number, scale: number, causal: number, window: number, mask: number, maskRow: number): void;
+    workBytes(backward: number): number;
+    heapBase(): number;
+    forwardRange(q: number, k: number, v: number, out: number, w: number, lse: number, work: number, b0: number, b1: number): void;
+    backward(q: number, k: number, v: number, dO: number, dq: number, dk: number, dv: number, work: number): void;
+  }
+  interface Wa { Instance: new (m: object, imports: object) => { readonly exports: unknown } }
+  const wa = (globalThis as unknown as { WebAssembly: Wa }).WebAssembly;
+  const imports = (what: string) => ({ env: { abort: () => { throw new Error(`${what}: abort`); } } });
+  const gx = new wa.Instance(init.gemmModule, imports("wasm gemm")).exports as GemmX;
+  const fx = new wa.Instance(init.flashModule, imports("wasm attention")).exports as FlashX;
+  const gBase = gx.heapBase();
+  const fBase = fx.heapBase();
+  const ctl = init.ctl;
+  const prm = init.params;
+  let arena = init.arena;
+  let epoch = init.epoch;
+  let af32 = new Float32Array(arena);
+  let af64 = new Float64Array(arena);
+  let au8 = new Uint8Array(arena);
+  // The B operand resident in the GEMM instance (row chunks of one product share it): job serial and product.
+  let bSerial = -1;
+  let bProduct = -1;
+  let bLen = -1;
+
+  function setArena(a: SharedArrayBuffer, e: number): void {
+    arena = a;
+    epoch = e;
+    af32 = new Float32Array(arena);
+    af64 = new Float64Array(arena);
+    au8 = new Uint8Array(arena);
+  }
+
+  function grow(mem: Mem, bytes: number): void {
+    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
+  }
+  const up64 = (n: number) => Math.ceil(n / 64) * 64;
+
+  function gemmChunk(idx: number): void {
+    const M = prm[2], N = prm[3], K = prm[4], a = prm[5], rsa = prm[6], csa = prm[7], b = prm[8], rsb = prm[9], csb = prm[10];
+    const bias = prm[11], c = prm[12], aOffs = prm[14], bOffs = prm[15], cols = prm[16] !== 0, parts = prm[17], block = prm[18];
+    const serial = prm[1];
+    const t = Math.floor(idx / parts);
+    const part = idx - t * parts;
+    const ao = aOffs >= 0 ? af64[aOffs + t] : 0;
+    const bo = bOffs >= 0 ? af64[bOffs + t] : 0;
+    const m0 = cols ? 0 : part * block;
+    const Mc = cols ? M : Math.min(M, m0 + block) - m0;
+    const n0 = cols ? part * block : 0;
+    const Nc = cols ? Math.min(N, n0 + block) - n0 : N;
+    if (Mc <= 0 || Nc <= 0) return;
+    // Footprints (element spans) of this chunk's A rows and B columns; strides are non-negative.
+    const aStart = a + ao + m0 * rsa;
+    const aSpan = K > 0 ? (Mc - 1) * rsa + (K - 1) * csa + 1 : 0;
+    const bStart = b + bo + n0 * csb;
+    const bSpan = K > 0 ? (K - 1) * rsb + (Nc - 1) * csb + 1 : 0;
+    // Layout: B | A | bias | C | work.
+    const bAt = gBase;
+    const aAt = bAt + up64(bSpan * 4);
+    const biasAt = bias >= 0 ? aAt + up64(aSpan * 4) : 0;
+    const cAt = (bias >= 0 ? biasAt + up64(Nc * 4) : aAt + up64(aSpan * 4));
+    const workAt = cAt + up64(Mc * Nc * 4);
+    const top = workAt + gx.workBytes(Mc, Nc, K) + 64;
+    grow(gx.memory, top);
+    const f = new Float32Array(gx.memory.buffer);
+    const bKey = cols ? -1 : t;
+    if (cols || serial !== bSerial || bKey !== bProduct || bLen !== bSpan) {
+      f.set(af32.subarray(bStart, bStart + bSpan), bAt >> 2);
+      bSerial = cols ? -1 : serial;
+      bProduct = bKey;
+      bLen = bSpan;
+    }
+    f.set(af32.subarray(aStart, aStart + aSpan), aAt >> 2);
+    if (bias >= 0) f.set(af32.subarray(bias + n0, bias + n0 + Nc), biasAt >> 2);
+    gx.gemm(Mc, Nc, K, aAt, rsa, csa, bAt, rsb, csb, cAt, Nc, bias >= 0 ? biasAt : 0, workAt);
+    const cOut = c + t * M * N + m0 * N + n0;
+    if (Nc === N) af32.set(f.subarray(cAt >> 2, (cAt >> 2) + Mc * N), cOut);
+    else for (let i = 0; i < Mc; i++) af32.set(f.subarray((cAt >> 2) + i * Nc, (cAt >> 2) + (i + 1) * Nc), cOut + i * N);
+  }
+
+  /** Lays out one head's flash buffers (float counts) + mask + work in the attention instance; returns offsets. */
+  function flashLayout(floats: number[], maskBytes: number, backward: boolean): { at: number[]; maskAt: number; work: number; top: number } {
+    let top = fBase;
+    const at = floats.map((n) => {
+      if (n <= 0) return 0;
+      const p = top;
+      top = p + up64(n * 4);
+      return p;
+    });
+    let maskAt = 0;
+    if (maskBytes > 0) {
+      maskAt = top;
+      top += up64(maskBytes);
+    }
+    const work = top;
+    top += fx.workBytes(backward ? 1 : 0);
+    return { at, maskAt, work, top };
+  }
+
+  function configure(maskAt: number): void {
+    const Tk = prm[3], maskBytes = prm[9];
+    fx.configure(prm[2], Tk, prm[4], prm[5], prm[6], prm[7], prm[8], maskBytes > 0 ? maskAt : 0, prm[10]);
+  }
+
+  function flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean): number {
+    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, maskBytes > 0 ? 64 : 0, maskBytes > Tk ? Tk : 0);
+    const floats = backward
+      ? [Tq * D, Tk * D, Tk * Dv, Tq * Dv, Tq * D, Tk * D, Tk * Dv]
+      : [Tq * D, Tk * D, Tk * Dv, Tq * Dv, weights ? Tq * Tk : 0, Tq];
+    return flashLayout(floats, maskBytes, backward).top;
+  }
+
+  function loadMask(h: number, maskAt: number): void {
+    const mb = prm[9];
+    if (mb > 0) new Uint8Array(fx.memory.buffer).set(au8.subarray(prm[11] + h * mb, prm[11] + (h + 1) * mb), maskAt);
+  }
+
+  function forwardChunk(idx: number): void {
+    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], qs = prm[19];
+    const q = prm[12], k = prm[13], v = prm[14], out = prm[16], w = prm[17], lse = prm[18];
+    const h = Math.floor(idx / qs);
+    const part = idx - h * qs;
+    const nQ = Math.ceil(Tq / BQ);
+    const b0 = Math.floor((part * nQ) / qs);
+    const b1 = Math.floor(((part + 1) * nQ) / qs);
+    if (b1 <= b0) return;
+    const r0 = b0 * BQ;
+    const r1 = Math.min(Tq, b1 * BQ);
+    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0); // workBytes depends on the sizes only
+    const lay = flashLayout([Tq * D, Tk * D, Tk * Dv, Tq * Dv, w >= 0 ? Tq * Tk : 0, Tq], prm[9], false);
+    grow(fx.memory, lay.top);
+    const [qAt, kAt, vAt, oAt, wAt, lAt] = lay.at;
+    configure(lay.maskAt);
+    loadMask(h, lay.maskAt);
+    const f = new Float32Array(fx.memory.buffer);
+    f.set(af32.subarray(q + h * Tq * D, q + (h + 1) * Tq * D), qAt >> 2);
+    f.set(af32.subarray(k + h * Tk * D, k + (h + 1) * Tk * D), kAt >> 2);
+    f.set(af32.subarray(v + h * Tk * Dv, v + (h + 1) * Tk * Dv), vAt >> 2);
+    fx.forwardRange(qAt, kAt, vAt, oAt, wAt, lAt, lay.work, b0, b1);
+    af32.set(f.subarray((oAt >> 2) + r0 * Dv, (oAt >> 2) + r1 * Dv), out + h * Tq * Dv + r0 * Dv);
+    if (w >= 0) af32.set(f.subarray((wAt >> 2) + r0 * Tk, (wAt >> 2) + r1 * Tk), w + h * Tq * Tk + r0 * Tk);
+    if (lse >= 0) af32.set(f.subarray((lAt >> 2) + r0, (lAt >> 2) + r1), lse + h * Tq + r0);
+  }
+
+  function backwardChunk(h: number): void {
+    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5];
+    const q = prm[12], k = prm[13], v = prm[14], dO = prm[15], dq = prm[20], dk = prm[21], dv = prm[22];
+    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0);
+    const lay = flashLayout([Tq * D, Tk * D, Tk * Dv, Tq * Dv, Tq * D, Tk * D, Tk * Dv], prm[9], true);
+    grow(fx.memory, lay.top);
+    const [qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt] = lay.at;
+    configure(lay.maskAt);
+    loadMask(h, lay.maskAt);
+    const f = new Float32Array(fx.memory.buffer);
+    f.set(af32.subarray(q + h * Tq * D, q + (h + 1) * Tq * D), qAt >> 2);
+    f.set(af32.subarray(k + h * Tk * D, k + (h + 1) * Tk * D), kAt >> 2);
+    f.set(af32.subarray(v + h * Tk * Dv, v + (h + 1) * Tk * Dv), vAt >> 2);
+    f.set(af32.subarray(dO + h * Tq * Dv, dO + (h + 1) * Tq * Dv), gAt >> 2);
+    fx.backward(qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt, lay.work);
+    af32.set(f.subarray(dqAt >> 2, (dqAt >> 2) + Tq * D), dq + h * Tq * D);
+    af32.set(f.subarray(dkAt >> 2, (dkAt >> 2) + Tk * D), dk + h * Tk * D);
+    af32.set(f.subarray(dvAt >> 2, (dvAt >> 2) + Tk * Dv), dv + h * Tk * Dv);
+  }
+
+  function chunk(idx: number): void {
+    const kind = prm[0];
+    if (kind === GEMM) gemmChunk(idx);
+    else if (kind === ATT_FWD) forwardChunk(idx);
+    else if (kind === ATT_BWD) backwardChunk(idx);
+    else if (kind === FAULT) {
+      if (idx === prm[2] && !(prm[3] !== 0 && init.main)) throw new Error(`injected fault in chunk ${idx}`);
+    } else throw new Error(`unknown job kind ${kind}`);
+  }
+
+  /** Claims the next chunk of the current job: its index, or -1 when none is left (`w` out: the claim word seen). */
+  function claim(seen: { w: number }): number {
+    for (;;) {
+      const w = Atomics.load(ctl, CLAIM);
+      seen.w = w;
+      const n = Atomics.load(ctl, NCH);
+      const idx = w & 0xffff;
+      if (idx >= n) return -1;
+      if (Atomics.compareExchange(ctl, CLAIM, w, w + 1) === w) return idx;
+    }
+  }
+
+  function finish(): void {
+    if (Atomics.add(ctl, DONE, 1) + 1 >= Atomics.load(ctl, NCH)) Atomics.notify(ctl, DONE);
+  }
+
+  const seen = { w: 0 };
+  function drain(onError: (e: unknown) => void): void {
+    for (;;) {
+      const idx = claim(seen);
+      if (idx < 0) return;
+      try {
+        if (Atomics.load(ctl, ERR) === 0) chunk(idx);
+      } catch (e) {
+        Atomics.store(ctl, ERR, 1);
+        onError(e);
+      }
+      finish();
+    }
+  }
+
+  function serve(io: ThreadIo): void {
+    const report = (e: unknown) => {
+      const err = e as { message?: unknown; stack?: unknown } | null;
+      io.port.postMessage({ error: String(err?.message ?? e), stack: String(err?.stack ?? "") });
+    };
+    for (;;) {
+      if (Atomics.load(ctl, STOP) !== 0) return;
+      const idx = claim(seen);
+      if (idx < 0) {
+        Atomics.wait(ctl, CLAIM, seen.w);
+        continue;
+      }
+      try {
+        const e = Atomics.load(ctl, EPOCH);
+        while (epoch !== e) {
+          const got = io.receive();
+          if (!got) throw new Error(`arena epoch ${e} announced, but its message has not arrived`);
+          const m = got.message as { arena?: SharedArrayBuffer; epoch?: number };
+          if (m.arena && m.epoch !== undefined) setArena(m.arena, m.epoch);
+        }
+        if (Atomics.load(ctl, ERR) === 0) chunk(idx);
+      } catch (e) {
+        Atomics.store(ctl, ERR, 1);
+        report(e);
+      }
+      Atomics.add(ctl, WORKER_CHUNKS, 1);
+      finish();
+    }
+  }
+
+  return { chunk, drain, setArena, flashBytes, serve };
+}
