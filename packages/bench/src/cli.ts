@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench [--quick] [--filter W[,W]] [--threads 1|2] [--out DIR] [--runs N] [--warmup N] [--budget S] [--docs FILE]`
+ * `pnpm bench [--quick] [--filter W[,W]] [--sizes N[,N]] [--threads 1|2] [--out DIR] [--runs N] [--warmup N] [--budget S] [--docs FILE]`
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -21,6 +21,7 @@ export interface CliOptions {
   runs?: number;
   warmup?: number;
   budgetS?: number;
+  sizes?: number[];
   help: boolean;
 }
 
@@ -32,6 +33,7 @@ export const USAGE = `usage: pnpm bench [options]
   --docs FILE        the Markdown table (default: <repo>/docs/bench.md)
   --runs N           timed runs per implementation (default 5, --quick 3)
   --warmup N         discarded warm-up runs (default 1)
+  --sizes N[,N]      attention sequence lengths (default 128…16384, --quick 256)
   --budget S         per-measurement time budget in seconds (default 120, --quick 15)`;
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -73,6 +75,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--docs":
         o.docs = value(i++, a);
+        break;
+      case "--sizes":
+        o.sizes = value(i++, a).split(",").map((x) => int(x.trim(), a, 1));
         break;
       case "--runs":
         o.runs = int(value(i++, a), a, 1);
@@ -127,7 +132,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const runs = o.runs ?? (o.quick ? 3 : 5);
   const warmup = o.warmup ?? 1;
   const budgetMs = (o.budgetS ?? (o.quick ? 15 : 120)) * 1000;
-  const cases = planCases({ quick: o.quick, filter: o.filter, ...(o.threads ? { threads: o.threads } : {}) });
+  const cases = planCases({ quick: o.quick, filter: o.filter, ...(o.threads ? { threads: o.threads } : {}), ...(o.sizes ? { sizes: o.sizes } : {}) });
   const log = (s: string) => process.stderr.write(`${s}\n`);
   log(`pnpm bench${o.quick ? " --quick" : ""}: ${cases.length} case(s), ${warmup} warm-up + ${runs} timed runs each, budget ${budgetMs / 1000} s per measurement`);
 

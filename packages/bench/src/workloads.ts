@@ -26,6 +26,8 @@ export interface PlanOptions {
   /** Only peers at this thread count (our rows always run). */
   readonly threads?: 1 | 2;
   readonly filter?: readonly string[];
+  /** The attention sequence lengths to run (default: the full or quick set). */
+  readonly sizes?: readonly number[];
 }
 
 export const FULL_N = [128, 256, 512, 1024, 2048, 4096, 8192, 16384];
@@ -57,7 +59,7 @@ export function planCases(opts: PlanOptions): CaseDef[] {
   const cases: CaseDef[] = [];
 
   if (want("attention")) {
-    for (const n of opts.quick ? QUICK_N : FULL_N) {
+    for (const n of opts.sizes ?? (opts.quick ? QUICK_N : FULL_N)) {
       for (const causal of [false, true]) {
         const scores = decomposedScoresBytes(n);
         const tooBig = scores > SCORES_MEMORY_LIMIT ? `would hold the ${ATTN_HEADS}×${n}×${n} scores (~${gib(scores)}) > ${gib(SCORES_MEMORY_LIMIT)}` : undefined;

@@ -90,6 +90,8 @@ describe("the plan and the flags", () => {
     expect(parseArgs(["--quick", "--filter", "attention,gemm", "--threads", "1", "--out", "x"])).toMatchObject({ quick: true, filter: ["attention", "gemm"], threads: 1, out: "x" });
     expect(() => parseArgs(["--filter", "nope"])).toThrow(/unknown workload/);
     expect(() => parseArgs(["--threads", "4"])).toThrow(/1 or 2/);
+    expect(parseArgs(["--sizes", "512, 2048"])).toMatchObject({ sizes: [512, 2048] });
+    expect(() => parseArgs(["--sizes", "512,x"])).toThrow(/integer/);
     const full = planCases({ quick: false, filter: ["attention"] });
     expect(full.map((c) => c.id)).toContain("attention N=16384 causal");
     const big = full.find((c) => c.id === "attention N=16384")!;
@@ -98,5 +100,6 @@ describe("the plan and the flags", () => {
     const one = planCases({ quick: true, threads: 1, filter: ["attention"] })[0];
     expect(one.impls.map((i) => i.impl)).not.toContain("ort-web-op17-2t");
     expect(one.impls.map((i) => i.impl)).toContain("attn-cpu-js");
+    expect(planCases({ quick: false, filter: ["attention"], sizes: [512] }).map((c) => c.id)).toEqual(["attention N=512", "attention N=512 causal"]);
   });
 });
