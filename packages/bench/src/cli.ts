@@ -149,7 +149,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     startedAt: started.toISOString(),
     wallSeconds: (performance.now() - t0) / 1000,
     mode: o.quick ? "quick" : "full",
-    options: { runs, warmup, budgetSeconds: budgetMs / 1000, threads: o.threads ?? "1 and 2", filter: o.filter },
+    options: { runs, warmup, budgetSeconds: budgetMs / 1000, threads: o.threads ?? "1 and 2", filter: o.filter, ...(o.sizes ? { sizes: o.sizes } : {}) },
     machine: machineInfo(),
     cases: results,
     targets: evaluateTargets(results),
