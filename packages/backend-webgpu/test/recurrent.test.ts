@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { BackendError, GraphBuilder, Tensor, buildGradientGraph, isGraph, type Graph } from "@attn/core";
+import { BackendError, GraphBuilder, Tensor, buildGradientGraph, type Graph } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
-import { createWebGpuBackend, getKernel, type WebGpuExecutable } from "../src/index.js";
+import { createWebGpuBackend, type WebGpuExecutable } from "../src/index.js";
 import { requireWebGpu, values } from "./helpers.js";
 
 
@@ -10,15 +10,6 @@ const type = (t: Tensor) => ({ dtype: t.dtype, shape: [...t.shape] });
 
 const cpu = createCpuBackend();
 const gpu = createWebGpuBackend();
-
-/** Ops of `g` and its subgraphs that have no WGSL kernel yet (other families may still be landing). */
-function missingOps(g: Graph, into = new Set<string>()): Set<string> {
-  for (const n of g.nodes) {
-    if (!getKernel(n.op)) into.add(n.op);
-    for (const v of Object.values(n.attrs)) if (isGraph(v)) missingOps(v, into);
-  }
-  return into;
-}
 
 /** Runs `g` on the cpu backend and on WebGPU and compares every output (exact for int32 and bool). */
 async function agree(g: Graph, feeds: Record<string, Tensor>, tol = 1e-5): Promise<void> {
@@ -204,14 +195,12 @@ if (await requireWebGpu("webgpu recurrent kernels")) {
       await agree(b.build(), { h0: f32([2, 3], 91), xs: f32([2, 4, 5, 3], 92) });
     });
 
-    it("gradients through a scan (a reverse scan over the body's VJP)", async (t) => {
+    it("gradients through a scan (a reverse scan over the body's VJP)", async () => {
       const g = buildGradientGraph(elman(false, false), { seeds: { ys: "input", h_last: "input" }, params: [], inputs: ["h0", "xs", "W", "U"] });
-      const missing = missingOps(g);
-      if (missing.size) t.skip(`no WGSL kernel for ${[...missing].join(", ")} yet`);
       await agree(g, { ...elmanFeeds(), "grad:ys": f32([2, 5, 4], 65), "grad:h_last": f32([2, 4], 66) });
     });
 
-    it("a GRU cell scanned over a sequence equals gru, gradients included", async (t) => {
+    it("a GRU cell scanned over a sequence equals gru, gradients included", async () => {
       const b = new GraphBuilder("cellscan");
       const xs = b.input("xs", { dtype: "float32", shape: [3, 4, 2] });
       const h0 = b.input("h0", { dtype: "float32", shape: [3, 5] });
@@ -229,8 +218,6 @@ if (await requireWebGpu("webgpu recurrent kernels")) {
       const feeds = { xs: f32([3, 4, 2], 101), h0: f32([3, 5], 102), wih: f32([15, 2], 103), whh: f32([15, 5], 104), bih: f32([15], 105), bhh: f32([15], 106) };
       await agree(b.build(), feeds);
       const g = buildGradientGraph(b.build(), { seeds: { ys: "input" }, params: [], inputs: ["xs", "h0", "wih", "whh", "bih", "bhh"] });
-      const missing = missingOps(g);
-      if (missing.size) t.skip(`no WGSL kernel for ${[...missing].join(", ")} yet`);
       await agree(g, { ...feeds, "grad:ys": f32([3, 4, 5], 107) });
     });
 
