@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, type Attrs } from "@attn/core";
-import { createCpuBackend, threadsSupported, type CpuBackend } from "../src/index.js";
+import { createCpuBackend, type CpuBackend } from "../src/index.js";
 import { WasmFlash } from "../src/flash/wasm.js";
-import { expectClose, rand, randTensor } from "./helpers.js";
+import { expectClose, kernelPathAvailable, rand, randTensor } from "./helpers.js";
 
 // The fused WebAssembly attention (assembly/attention.ts, the "wasm-simd" path) against the portable
 // JavaScript kernels (double accumulation, one score row at a time), forward and backward, on shapes that
@@ -11,7 +11,7 @@ import { expectClose, rand, randTensor } from "./helpers.js";
 const js = createCpuBackend({ kernels: "js" });
 const wasm = createCpuBackend({ kernels: "wasm-simd" });
 // every attention call through the worker threads (split into chunks however small): same bits as wasm
-const threads = threadsSupported() ? createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 }) : null;
+const threads = kernelPathAvailable("wasm-simd-threads", "flash attention on threads") ? createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 }) : null;
 const sameBits = (got: Tensor[], want: Tensor[]) => {
   for (let i = 0; i < want.length; i++) expect(Array.from(got[i].data), `output ${i}`).toEqual(Array.from(want[i].data));
 };

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder, type Tensor } from "@attn/core";
-import { createCpuBackend, wasmSimdSupported } from "../src/index.js";
-import { SPAN, rand, randTensor } from "./helpers.js";
+import { createCpuBackend } from "../src/index.js";
+import { SPAN, kernelPathAvailable, rand, randTensor } from "./helpers.js";
 
 // The GRU kernels on "wasm-simd" run their projections as GEMM calls (all steps' input projections in
 // one call, the weight gradients as three calls over all steps); "js" keeps per-row double dot products.
 // The two must agree within float32 accumulation error on awkward shapes and every optional input.
 
 const js = createCpuBackend({ kernels: "js" });
-const wasm = wasmSimdSupported() ? createCpuBackend({ kernels: "wasm-simd" }) : null;
+const wasm = kernelPathAvailable("wasm-simd", "gru kernels") ? createCpuBackend({ kernels: "wasm-simd" }) : null;
 const rng = rand(61);
 
 async function runOn(backend: ReturnType<typeof createCpuBackend>, op: string, inputs: readonly (Tensor | null)[], attrs: Record<string, unknown>): Promise<Tensor[]> {

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { GraphBuilder, Tensor, type Attrs, type DType, type Graph, type SourceSpan } from "@attn/core";
-import { createCpuBackend, type CpuBackend } from "../src/index.js";
+import { createCpuBackend, threadsSupported, wasmSimdSupported, type CpuBackend } from "../src/index.js";
 
 export const backend = createCpuBackend();
 export const SPAN: SourceSpan = { file: "model.attn", line: 7, column: 3, length: 9 };
@@ -78,4 +78,16 @@ export function expectClose(actual: Tensor, expected: ArrayLike<number> | Tensor
 /** Flat float32 rounding of a list (for exact comparisons). */
 export function f32(values: readonly number[]): number[] {
   return Array.from(Float32Array.from(values));
+}
+
+/**
+ * Whether kernel path `path` runs here. In CI a missing path is an error (every path must be exercised
+ * there); elsewhere the tests that need it skip, and this prints why.
+ */
+export function kernelPathAvailable(path: "wasm-simd" | "wasm-simd-threads", label: string): boolean {
+  if (path === "wasm-simd" ? wasmSimdSupported() : threadsSupported()) return true;
+  const why = `${label}: the ${path} kernel path cannot run in this runtime`;
+  if (process.env.CI) throw new Error(`${why} (required in CI)`);
+  console.log(`[backend-cpu] skipping ${why}`);
+  return false;
 }

@@ -3,8 +3,9 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, GraphBuilder, Tensor, type Attrs } from "@attn/core";
-import { createCpuBackend, ThreadPool, threadsSupported, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
+import { createCpuBackend, ThreadPool, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
 import { WasmFlash, type FlashProblem } from "../src/flash/wasm.js";
+import { kernelPathAvailable } from "./helpers.js";
 
 // The "wasm-simd-threads" path splits the wasm GEMM and flash attention over worker threads; every chunk
 // runs the same wasm code as "wasm-simd", so results must agree with it bit for bit. Small shapes are
@@ -28,7 +29,9 @@ afterAll(async () => {
   for (const p of pools) await p.dispose();
 });
 
-describe.skipIf(!threadsSupported())("wasm-simd-threads: the pool", () => {
+const threadsRun = kernelPathAvailable("wasm-simd-threads", "threads tests");
+
+describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
   const gemmCases: [string, GemmArgs][] = (() => {
     const cases: [string, GemmArgs][] = [];
     const mk = (name: string, M: number, N: number, K: number, extra: Partial<GemmArgs> = {}) => {
@@ -166,7 +169,7 @@ describe.skipIf(!threadsSupported())("wasm-simd-threads: the pool", () => {
   });
 });
 
-describe.skipIf(!threadsSupported())("wasm-simd-threads: the backend", () => {
+describe.skipIf(!threadsRun)("wasm-simd-threads: the backend", () => {
   it("is what auto picks with more than one core; threads and description", async () => {
     const b = createCpuBackend({ kernels: "wasm-simd-threads", threads: 3 });
     expect(b.kernels).toBe("wasm-simd-threads");
