@@ -67,6 +67,11 @@ async function handle(msg: ToChild): Promise<void> {
       }
       return;
     }
+    case "cpu": {
+      const u = process.cpuUsage();
+      await send({ type: "cpu", us: u.user + u.system });
+      return;
+    }
     case "finish": {
       try {
         const sample = instance?.sample();

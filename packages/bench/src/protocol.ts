@@ -14,11 +14,14 @@ export interface Sample {
 export type ToChild =
   | { readonly type: "setup"; readonly workload: string; readonly impl: string; readonly params: Params }
   | { readonly type: "run" }
+  | { readonly type: "cpu" }
   | { readonly type: "finish" };
 
 export type FromChild =
   | { readonly type: "ready"; readonly setupMs: number; readonly detail?: string }
   | { readonly type: "done"; readonly ms: number }
+  /** CPU time the child process has used so far, all its threads together (µs). */
+  | { readonly type: "cpu"; readonly us: number }
   | { readonly type: "finished"; readonly maxRssKb: number; readonly sample?: Sample }
   | { readonly type: "error"; readonly phase: "setup" | "run" | "finish"; readonly message: string };
 

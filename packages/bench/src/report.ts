@@ -155,7 +155,7 @@ export function markdownReport(r: RunReport): string {
     "",
     `Peers: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
-    "Each implementation runs in its own child process (peak RSS is its own); implementations alternate call by call; " +
+    "Each implementation runs in its own child process (peak RSS is its own); implementations alternate call by call, each call starting once the previous child has gone quiet (no threads left spinning); " +
       `warm-up calls are discarded; ${String(r.options.runs)} timed calls give the median, min and max. ` +
       "`ours ×` columns: how many times faster our row is than that row (its median ÷ ours). " +
       "`check`: the first call's output against the reference row.",

@@ -99,6 +99,29 @@ class Child {
   }
 }
 
+/** How long `settle` waits at most, and the window and CPU share below which a child counts as quiet. */
+const SETTLE = { maxMs: 1000, windowMs: 20, quietShare: 0.05 } as const;
+
+/**
+ * Waits until `child` uses less than 5 % of one core over a 20 ms window (at most 1 s). onnxruntime's
+ * thread pools, for one, spin for a while after a call returns; measured back to back, the next
+ * implementation's call would share the machine with those spinning threads.
+ */
+async function settle(child: Child): Promise<void> {
+  const cpu = async () => {
+    const m = await child.request({ type: "cpu" }, 5000);
+    return m.type === "cpu" ? m.us : NaN;
+  };
+  const t0 = performance.now();
+  let last = await cpu();
+  while (performance.now() - t0 < SETTLE.maxMs) {
+    await new Promise((r) => setTimeout(r, SETTLE.windowMs));
+    const now = await cpu();
+    if (!(now - last < SETTLE.windowMs * 1000 * SETTLE.quietShare)) last = now;
+    else return;
+  }
+}
+
 function lastLines(s: string, n: number): string {
   return s.trim().split("\n").slice(-n).join(" | ");
 }
@@ -128,7 +151,9 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * after another, then called in alternation (A B C A B C …): `warmup` discarded rounds, then `runs` timed
  * rounds. After its first warm-up call an implementation whose remaining calls would exceed the budget
  * is stopped and reported `skipped` with the estimate; a call that runs past the budget is killed and
- * reported `timeout`. Each child reports its peak RSS and the first run's output sample at the end.
+ * reported `timeout`. After each call the runner waits for that child to go quiet (see `settle`), so
+ * threads a runtime leaves spinning after its call do not take cores from the next implementation's call.
+ * Each child reports its peak RSS and the first run's output sample at the end.
  */
 export async function measureCase(workload: string, params: Params, impls: readonly CaseImpl[], opts: RunOptions): Promise<ImplResult[]> {
   const log = opts.log ?? (() => {});
@@ -150,6 +175,7 @@ export async function measureCase(workload: string, params: Params, impls: reado
       if (m.type === "done") {
         into.push(m.ms);
         slot.spentMs += m.ms;
+        await settle(slot.child!);
       } else if (m.type === "error") await fail(slot, `run failed: ${firstLine(m.message)}`);
     } catch (e) {
       if (e instanceof Timeout) await fail(slot, `timeout after ${s(performance.now() - t0 + slot.spentMs)} (budget ${s(opts.budgetMs)}; ${into === slot.warmup ? "in warm-up" : `${slot.times.length} timed run(s) done`})`, "timeout");

@@ -30,6 +30,17 @@ describe("child-process runner", () => {
     }
   });
 
+  it("waits for a child's lingering threads to go quiet before calling the next implementation", async () => {
+    const res = await measureCase("selftest", { linger: 150 }, [{ impl: "selftest-linger" }, { impl: "selftest-stamp" }], { ...opts, budgetMs: 20_000 });
+    expect(res.map((r) => r.status)).toEqual(["ok", "ok"]);
+    const ends = res[0].sample!.values;
+    const starts = res[1].sample!.values;
+    // Warm-up + timed calls alternate linger, stamp, linger, …: each stamp call starts after the linger before it ended.
+    expect(ends).toHaveLength(6);
+    expect(starts).toHaveLength(6);
+    for (let i = 0; i < 6; i++) expect(starts[i]).toBeGreaterThanOrEqual(ends[i]);
+  });
+
   it("kills a call that runs past the budget and reports the timeout", async () => {
     const res = await measureCase("selftest", { ms: 1, mb: 1 }, [{ impl: "selftest-hang" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 1500 });
     expect(res[0].status).toBe("timeout");

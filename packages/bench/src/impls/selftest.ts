@@ -4,10 +4,18 @@ import { num, type Instance } from "./types.js";
 
 /**
  * Trivial implementations for the harness's own tests: `spin` holds `mb` MB and busy-waits `ms` per run,
- * `hang` never finishes a run, `fail` throws during setup.
+ * `hang` never finishes a run, `fail` throws during setup; `linger` returns from each run while a worker
+ * thread of it keeps a core busy for `linger` ms more (as a runtime's spinning thread pool does) and samples
+ * the times those lingers ended; `stamp` samples the times its runs started (both on the machine's clock,
+ * performance.timeOrigin + now, ms).
  */
 export async function createSelftestInstance(spec: ImplSpec, _workload: string, params: Params): Promise<Instance> {
   if (spec.id === "selftest-fail") throw new Error("selftest-fail: setup failed on purpose");
+  if (spec.id === "selftest-linger") return lingering(num(params, "linger"));
+  if (spec.id === "selftest-stamp") {
+    const starts: number[] = [];
+    return { async run() { starts.push(clock()); }, sample: () => sampleOf(starts) };
+  }
   const ms = num(params, "ms");
   const held = Buffer.alloc(Math.round(num(params, "mb") * 1024 * 1024), 1);
   const busy = (t: number) => {
@@ -21,5 +29,30 @@ export async function createSelftestInstance(spec: ImplSpec, _workload: string, 
       busy(ms);
     },
     sample: () => sampleOf([1, 2, 3, held.length]),
+  };
+}
+
+const clock = () => performance.timeOrigin + performance.now();
+
+/** `selftest-linger`: each run starts `ms` of busy work on a worker thread and returns at once. */
+async function lingering(ms: number): Promise<Instance> {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(
+    `const { parentPort } = require("node:worker_threads");
+     parentPort.on("message", (ms) => {
+       const end = performance.now() + ms;
+       while (performance.now() < end);
+       parentPort.postMessage(performance.timeOrigin + performance.now());
+     });`,
+    { eval: true },
+  );
+  const ends: number[] = [];
+  worker.on("message", (t: number) => ends.push(t));
+  return {
+    async run() {
+      worker.postMessage(ms);
+    },
+    sample: () => sampleOf(ends),
+    dispose: () => worker.terminate().then(() => undefined),
   };
 }
