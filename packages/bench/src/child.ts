@@ -59,9 +59,13 @@ async function handle(msg: ToChild): Promise<void> {
     }
     case "run": {
       try {
-        const t0 = performance.now();
-        await instance!.run();
-        await send({ type: "done", ms: performance.now() - t0 });
+        const times: number[] = [];
+        for (let i = 0; i < (msg.count ?? 1); i++) {
+          const t0 = performance.now();
+          await instance!.run();
+          times.push(performance.now() - t0);
+        }
+        await send({ type: "done", times });
       } catch (e) {
         await send({ type: "error", phase: "run", message: messageOf(e) });
       }

@@ -13,13 +13,15 @@ export interface Sample {
 
 export type ToChild =
   | { readonly type: "setup"; readonly workload: string; readonly impl: string; readonly params: Params }
-  | { readonly type: "run" }
+  /** `count` calls back to back (default 1), each timed on its own. */
+  | { readonly type: "run"; readonly count?: number }
   | { readonly type: "cpu" }
   | { readonly type: "finish" };
 
 export type FromChild =
   | { readonly type: "ready"; readonly setupMs: number; readonly detail?: string }
-  | { readonly type: "done"; readonly ms: number }
+  /** The time of each call of the request, ms. */
+  | { readonly type: "done"; readonly times: readonly number[] }
   /** CPU time the child process has used so far, all its threads together (µs). */
   | { readonly type: "cpu"; readonly us: number }
   | { readonly type: "finished"; readonly maxRssKb: number; readonly sample?: Sample }

@@ -155,8 +155,8 @@ export function markdownReport(r: RunReport): string {
     "",
     `Peers: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
-    "Each implementation runs in its own child process (peak RSS is its own); implementations alternate call by call, each call starting once the previous child has gone quiet (no threads left spinning); " +
-      `warm-up calls are discarded; ${String(r.options.runs)} timed calls give the median, min and max. ` +
+    "Each implementation runs in its own child process (peak RSS is its own); implementations take turns, each turn starting once the previous child has gone quiet (no threads left spinning); " +
+      `warm-up calls are discarded; ${String(r.options.runs)} timed turns give the median, min and max — a turn is one call, or for calls under 50 ms a burst of up to 16 whose first call (on cores that idled meanwhile) is discarded. ` +
       "`ours ×` columns: how many times faster our row is than that row (its median ÷ ours). " +
       "`check`: the first call's output against the reference row.",
   ];

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { measureCase } from "../src/runner.js";
+import { callsPerTurn, measureCase } from "../src/runner.js";
 
 // The child runs as plain Node, so the tests use the built script (`pnpm build` first; turbo does).
 const childScript = fileURLToPath(new URL("../dist/child.js", import.meta.url));
@@ -13,7 +13,7 @@ describe("child-process runner", () => {
   });
 
   it("times a trivial workload in alternating children and reports their timings, RSS and sample", async () => {
-    const res = await measureCase("selftest", { ms: 5, mb: 64 }, [{ impl: "selftest-spin" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 20_000 });
+    const res = await measureCase("selftest", { ms: 60, mb: 64 }, [{ impl: "selftest-spin" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 20_000 });
     expect(res).toHaveLength(2);
     for (const r of res) {
       expect(r.status).toBe("ok");
@@ -22,7 +22,7 @@ describe("child-process runner", () => {
       expect(r.summary!.n).toBe(5);
       expect(r.summary!.min).toBeLessThanOrEqual(r.summary!.median);
       expect(r.summary!.median).toBeLessThanOrEqual(r.summary!.max);
-      expect(r.timesMs.every((t) => t >= 5)).toBe(true); // a run busy-waits 5 ms
+      expect(r.timesMs.every((t) => t >= 60)).toBe(true); // a run busy-waits 60 ms: one call per turn
       // The child holds 64 MiB, so its own peak RSS is above that.
       expect(r.maxRssKb!).toBeGreaterThan(64 * 1024);
       expect(r.sample).toEqual({ size: 4, values: [1, 2, 3, 64 * 1024 * 1024] });
@@ -31,7 +31,7 @@ describe("child-process runner", () => {
   });
 
   it("waits for a child's lingering threads to go quiet before calling the next implementation", async () => {
-    const res = await measureCase("selftest", { linger: 150 }, [{ impl: "selftest-linger" }, { impl: "selftest-stamp" }], { ...opts, budgetMs: 20_000 });
+    const res = await measureCase("selftest", { ms: 60, linger: 150 }, [{ impl: "selftest-linger" }, { impl: "selftest-stamp" }], { ...opts, budgetMs: 20_000 });
     expect(res.map((r) => r.status)).toEqual(["ok", "ok"]);
     const ends = res[0].sample!.values;
     const starts = res[1].sample!.values;
@@ -41,8 +41,27 @@ describe("child-process runner", () => {
     for (let i = 0; i < 6; i++) expect(starts[i]).toBeGreaterThanOrEqual(ends[i]);
   });
 
+  it("runs calls under 50 ms in bursts and discards the first call of each", async () => {
+    const res = await measureCase("selftest", { ms: 5, mb: 1 }, [{ impl: "selftest-spin" }], { ...opts, budgetMs: 20_000 });
+    const per = callsPerTurn(Math.min(...res[0].warmupMs.slice(0, 1)));
+    expect(per).toBeGreaterThan(2);
+    // 1 warm-up call, then 5 turns of `per` calls, whose first calls join the warm-up list.
+    expect(res[0].warmupMs).toHaveLength(1 + 5);
+    expect(res[0].timesMs).toHaveLength(5 * (per - 1));
+    expect(res[0].timesMs.every((t) => t >= 5)).toBe(true);
+  });
+
+  it("sizes bursts to about 50 ms, 16 calls at most", () => {
+    expect(callsPerTurn(50)).toBe(1);
+    expect(callsPerTurn(200)).toBe(1);
+    expect(callsPerTurn(25)).toBe(3);
+    expect(callsPerTurn(10)).toBe(6);
+    expect(callsPerTurn(0.01)).toBe(16);
+    expect(callsPerTurn(Number.NaN)).toBe(1);
+  });
+
   it("kills a call that runs past the budget and reports the timeout", async () => {
-    const res = await measureCase("selftest", { ms: 1, mb: 1 }, [{ impl: "selftest-hang" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 1500 });
+    const res = await measureCase("selftest", { ms: 60, mb: 1 }, [{ impl: "selftest-hang" }, { impl: "selftest-spin" }], { ...opts, budgetMs: 1500 });
     expect(res[0].status).toBe("timeout");
     expect(res[0].reason).toMatch(/^timeout after \d+\.\d s \(budget 1\.5 s; in warm-up\)/);
     expect(res[0].summary).toBeUndefined();

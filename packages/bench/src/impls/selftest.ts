@@ -6,15 +6,23 @@ import { num, type Instance } from "./types.js";
  * Trivial implementations for the harness's own tests: `spin` holds `mb` MB and busy-waits `ms` per run,
  * `hang` never finishes a run, `fail` throws during setup; `linger` returns from each run while a worker
  * thread of it keeps a core busy for `linger` ms more (as a runtime's spinning thread pool does) and samples
- * the times those lingers ended; `stamp` samples the times its runs started (both on the machine's clock,
+ * the times those lingers ended; `stamp` samples the times its runs started (each run busy-waits `ms`) (both on the machine's clock,
  * performance.timeOrigin + now, ms).
  */
 export async function createSelftestInstance(spec: ImplSpec, _workload: string, params: Params): Promise<Instance> {
   if (spec.id === "selftest-fail") throw new Error("selftest-fail: setup failed on purpose");
-  if (spec.id === "selftest-linger") return lingering(num(params, "linger"));
+  if (spec.id === "selftest-linger") return lingering(num(params, "ms"), num(params, "linger"));
   if (spec.id === "selftest-stamp") {
     const starts: number[] = [];
-    return { async run() { starts.push(clock()); }, sample: () => sampleOf(starts) };
+    const ms = num(params, "ms");
+    return {
+      async run() {
+        starts.push(clock());
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+      },
+      sample: () => sampleOf(starts),
+    };
   }
   const ms = num(params, "ms");
   const held = Buffer.alloc(Math.round(num(params, "mb") * 1024 * 1024), 1);
@@ -34,8 +42,8 @@ export async function createSelftestInstance(spec: ImplSpec, _workload: string, 
 
 const clock = () => performance.timeOrigin + performance.now();
 
-/** `selftest-linger`: each run starts `ms` of busy work on a worker thread and returns at once. */
-async function lingering(ms: number): Promise<Instance> {
+/** `selftest-linger`: each run busy-waits `ms`, then starts `linger` ms of busy work on a worker thread and returns. */
+async function lingering(ms: number, linger: number): Promise<Instance> {
   const { Worker } = await import("node:worker_threads");
   const worker = new Worker(
     `const { parentPort } = require("node:worker_threads");
@@ -50,7 +58,9 @@ async function lingering(ms: number): Promise<Instance> {
   worker.on("message", (t: number) => ends.push(t));
   return {
     async run() {
-      worker.postMessage(ms);
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      worker.postMessage(linger);
     },
     sample: () => sampleOf(ends),
     dispose: () => worker.terminate().then(() => undefined),
