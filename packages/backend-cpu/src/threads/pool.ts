@@ -70,6 +70,8 @@ export function defaultThreads(): number {
  * on the calling thread's single-threaded kernels (a job costs some 10–50 µs of hand-off and wake-up).
  */
 export const MIN_PARALLEL_FLOPS = 2 ** 23;
+/** How long the calling thread polls for the workers' last chunks before it sleeps (ms). */
+const WAIT_SPIN_MS = 0.5;
 /** The most chunks one job may have (the claim word holds a 16-bit index). */
 const MAX_CHUNKS = 0xfff0;
 /** The largest arena (bytes); a call that needs more runs single-threaded. */
@@ -218,6 +220,9 @@ export class ThreadPool {
       if (!failed) mine = e;
       failed = true;
     });
+    // The workers' last chunks: poll briefly (they often end within microseconds of ours), then sleep.
+    const until = performance.now() + WAIT_SPIN_MS;
+    while (Atomics.load(ctl, CTL.DONE) < n && performance.now() < until);
     for (;;) {
       const d = Atomics.load(ctl, CTL.DONE);
       if (d >= n) break;

@@ -73,6 +73,10 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
   const PAGE = 65536;
   const BQ = 64;
+  // How long an idle worker polls for the next job before it sleeps in Atomics.wait: a job that follows
+  // soon (the next node of a graph, the next call of a loop) then starts without a futex wake-up, which
+  // on a busy or virtualised machine can cost more than a small job's whole run.
+  const SPIN_MS = 2;
 
   interface Mem { readonly buffer: ArrayBuffer; grow(pages: number): number }
   interface GemmX {
@@ -297,6 +301,8 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
       if (Atomics.load(ctl, STOP) !== 0) return;
       const idx = claim(seen);
       if (idx < 0) {
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(ctl, CLAIM) === seen.w && Atomics.load(ctl, STOP) === 0 && performance.now() < until);
         Atomics.wait(ctl, CLAIM, seen.w);
         continue;
       }
