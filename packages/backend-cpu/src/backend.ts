@@ -1,7 +1,7 @@
 import { AttnError, BackendError, ShapeEnv, getOp, type Backend, type CompileOptions, type Graph, type Node, type Tensor } from "@attn/core";
 import { CpuExecutable, Executor, locate } from "./executor.js";
 import { gemmFor, wasmSimdSupported, type Gemm, type KernelPath } from "./gemm/index.js";
-import { defaultThreads, ThreadedGemm, threadsSupported } from "./threads/index.js";
+import { defaultThreads, ThreadedGemm, threadsSupported, threadsUnavailable } from "./threads/index.js";
 import type { KernelContext } from "./kernel.js";
 import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel, supports, supportedOps } from "./registry.js";
@@ -13,7 +13,8 @@ import { getKernel, supports, supportedOps } from "./registry.js";
  *   softmax attention and its gradient on a fused WebAssembly SIMD flash-attention kernel, single-threaded,
  *   accumulating in float32; the other ops as on `"js"`;
  * - `"wasm-simd-threads"`: the same kernels, each large GEMM and attention call split over worker threads
- *   (Node `worker_threads`; the calling thread takes a share and blocks in `Atomics.wait` for the rest),
+ *   (Node `worker_threads`, or Web Workers when the backend runs in a dedicated Web Worker of a
+ *   cross-origin-isolated page; the calling thread takes a share and blocks in `Atomics.wait` for the rest),
  *   with the same results as `"wasm-simd"`, bit for bit;
  * - `"auto"` (default): `"wasm-simd-threads"` where threads can run here and more than one core is
  *   available, else `"wasm-simd"` where `WebAssembly.validate` accepts the SIMD module, else `"js"`.
@@ -90,9 +91,10 @@ export function resolveKernels(requested?: CpuKernels): KernelPath {
   if (want === "wasm-simd" && !wasmSimdSupported()) {
     throw new BackendError(`kernels "wasm-simd" was asked for, but this runtime cannot run WebAssembly SIMD; use "js" or "auto"`);
   }
-  if (want === "wasm-simd-threads" && !threadsSupported()) {
+  const why = want === "wasm-simd-threads" ? threadsUnavailable() : null;
+  if (why !== null) {
     throw new BackendError(
-      `kernels "wasm-simd-threads" was asked for, but this runtime cannot run it (it needs WebAssembly SIMD, SharedArrayBuffer, Atomics.wait on this thread and Node's worker_threads); use "wasm-simd" or "auto"`,
+      `kernels "wasm-simd-threads" was asked for, but it cannot run here: ${why}. It needs WebAssembly SIMD, SharedArrayBuffer and Atomics, workers (Node's worker_threads, or Web Workers in a cross-origin-isolated page) and a calling thread that may block in Atomics.wait (in browsers, a dedicated Web Worker); use "wasm-simd" or "auto"`,
     );
   }
   return want;

@@ -3,7 +3,7 @@ import type { FlashKernel, Gemm, GemmArgs } from "../gemm/types.js";
 import { gemmFor } from "../gemm/index.js";
 import { ThreadPool } from "./pool.js";
 
-export { defaultThreads, MIN_PARALLEL_FLOPS, threadsSupported, ThreadPool } from "./pool.js";
+export { defaultThreads, MIN_PARALLEL_FLOPS, threadsSupported, threadsUnavailable, ThreadPool } from "./pool.js";
 
 /**
  * The `"wasm-simd-threads"` kernels: the same WebAssembly SIMD GEMM and flash attention as `"wasm-simd"`,

@@ -1,34 +1,18 @@
 import { BackendError } from "@attn/core";
-import type { MessagePort, Worker } from "node:worker_threads";
 import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
 import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
+import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
 import { CTL, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
-// Node's worker_threads and os, reached without an import statement (`process.getBuiltinModule`, Node ≥ 20.16),
-// so the package still loads in browsers and bundlers see no Node built-in. Only the types are imported.
-interface NodeThreads {
-  Worker: new (src: string, opts: object) => Worker;
-  MessageChannel: new () => { port1: MessagePort; port2: MessagePort };
-  receiveMessageOnPort(port: MessagePort): { message: unknown } | undefined;
-  isMainThread: boolean;
+interface Memory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
-interface NodeOs {
-  availableParallelism?(): number;
-  cpus(): unknown[];
+interface Wa {
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => Memory;
 }
-interface Wa { Module: new (bytes: Uint8Array) => object }
-const host = globalThis as unknown as {
-  process?: { getBuiltinModule?: (id: string) => unknown };
-  WebAssembly?: Wa;
-};
-
-function builtin<T>(id: string): T | null {
-  try {
-    return (host.process?.getBuiltinModule?.(id) as T | undefined) ?? null;
-  } catch {
-    return null;
-  }
-}
+const host = globalThis as unknown as { WebAssembly?: Wa };
 
 /** Whether the calling thread may block in `Atomics.wait` (Node: any thread; browsers: workers only). */
 function canBlock(): boolean {
@@ -40,29 +24,38 @@ function canBlock(): boolean {
   }
 }
 
-let supported: boolean | undefined;
+let unavailable: string | null | undefined;
 /**
- * Whether `"wasm-simd-threads"` can run here: WebAssembly SIMD, SharedArrayBuffer and Atomics, a thread
- * that may block in `Atomics.wait`, and Node's `worker_threads` (through `process.getBuiltinModule`).
- * Browsers (Web Workers) are not wired up yet: there `"auto"` picks `"wasm-simd"`.
+ * Why `"wasm-simd-threads"` cannot run on this thread (every reason, joined by "; "), or null when it can.
+ * It needs WebAssembly SIMD, SharedArrayBuffer and Atomics (in browsers: a cross-origin-isolated page),
+ * workers to start (Node's `worker_threads`, reached through `process.getBuiltinModule`; Web Workers from a
+ * Blob URL in browsers), and a calling thread that may block in `Atomics.wait` (in browsers: a dedicated
+ * Web Worker, never the page's main thread).
+ */
+export function threadsUnavailable(): string | null {
+  if (unavailable === undefined) {
+    const why: string[] = [];
+    if (!wasmSimdSupported()) why.push("this runtime has no WebAssembly SIMD");
+    const workers = workersUnavailable();
+    if (workers !== null) why.push(workers);
+    else if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") why.push("this runtime has no SharedArrayBuffer and Atomics");
+    if (!canBlock()) why.push("this thread may not block in Atomics.wait (a browser's main thread: run the model in a dedicated Web Worker)");
+    unavailable = why.length > 0 ? why.join("; ") : null;
+  }
+  return unavailable;
+}
+
+/**
+ * Whether `"wasm-simd-threads"` can run here (`threadsUnavailable()` is null): Node ≥ 20.16, or a dedicated
+ * Web Worker of a cross-origin-isolated page.
  */
 export function threadsSupported(): boolean {
-  if (supported === undefined) {
-    supported =
-      wasmSimdSupported() &&
-      typeof SharedArrayBuffer === "function" &&
-      typeof Atomics === "object" &&
-      builtin<NodeThreads>("node:worker_threads") !== null &&
-      canBlock();
-  }
-  return supported;
+  return threadsUnavailable() === null;
 }
 
 /** The default thread count: the runtime's available parallelism, at most 8 (1 where unknown). */
 export function defaultThreads(): number {
-  const os = builtin<NodeOs>("node:os");
-  const n = os ? (os.availableParallelism ? os.availableParallelism() : os.cpus().length) : 1;
-  return Math.max(1, Math.min(8, Math.floor(n) || 1));
+  return Math.max(1, Math.min(8, Math.floor(hostParallelism()) || 1));
 }
 
 /**
@@ -76,6 +69,9 @@ const WAIT_SPIN_MS = 0.5;
 const MAX_CHUNKS = 0xfff0;
 /** The largest arena (bytes); a call that needs more runs single-threaded. */
 const MAX_ARENA = 2 ** 31 - 2 ** 16;
+const PAGE = 65536;
+/** The longest worker error message kept (UTF-16 code units). */
+const ERR_TEXT = 1024;
 
 let modules: { gemm: object; flash: object } | null = null;
 function wasmModules(): { gemm: object; flash: object } {
@@ -84,29 +80,53 @@ function wasmModules(): { gemm: object; flash: object } {
   return (modules ??= { gemm: new wa.Module(gemmWasmBytes()), flash: new wa.Module(flashWasmBytes()) });
 }
 
-interface WorkerSlot {
-  readonly worker: Worker;
-  /** The calling thread's end of the worker's channel (arena announcements out, error reports in). */
-  readonly port: MessagePort;
+/**
+ * The arena: a shared `WebAssembly.Memory` (not a SharedArrayBuffer) because growing it needs no message to
+ * the workers (see program.ts). Its maximum is only reserved address space; where a runtime cannot reserve
+ * 2 GiB (a 32-bit browser), smaller maxima are tried, and calls past the one granted run single-threaded.
+ */
+function arenaMemory(bytes: number): Memory {
+  const wa = host.WebAssembly!;
+  const initial = arenaSize(bytes, 0) / PAGE;
+  let err: unknown;
+  for (const maximum of [MAX_ARENA / PAGE, 2 ** 14, 2 ** 12]) {
+    if (maximum < initial) break;
+    try {
+      return new wa.Memory({ initial, maximum, shared: true });
+    } catch (e) {
+      err = e;
+    }
+  }
+  throw new BackendError(`wasm-simd-threads: cannot make a shared WebAssembly.Memory of ${bytes} bytes (${String(err)})`);
+}
+
+/** A pool's workers and the host that started them. */
+interface Workers {
+  readonly host: WorkerHost | null;
+  readonly slots: HostedWorker[];
 }
 
 // Workers of a pool that was garbage-collected without dispose() are terminated too.
-const orphans = new FinalizationRegistry<WorkerSlot[]>((slots) => {
-  for (const s of slots) void s.worker.terminate();
+const orphans = new FinalizationRegistry<Workers>((w) => {
+  for (const s of w.slots) void s.terminate();
+  w.host?.close();
 });
 
 /** The running state of a pool: shared blocks, the calling thread's runner, the workers. */
 interface State {
   readonly ctl: Int32Array;
   readonly params: Float64Array;
-  arena: SharedArrayBuffer;
+  readonly errText: Uint16Array;
+  readonly arena: Memory;
   f32: Float32Array;
   f64: Float64Array;
   u8: Uint8Array;
-  epoch: number;
   readonly runner: ThreadRunner;
-  readonly slots: WorkerSlot[];
+  readonly workers: Workers;
 }
+
+/** What a worker runs: the thread program, then its serve loop (text, for host.ts to start). */
+const PROGRAM = `function (init) {\n  (${threadProgram.toString()})(init).serve();\n}`;
 
 /**
  * A pool of `threads − 1` worker threads plus the calling thread, which hands out a job through a shared
@@ -130,7 +150,15 @@ export class ThreadPool {
 
   /** Number of live worker threads (0 before first use and after dispose). */
   get workers(): number {
-    return this.state?.slots.length ?? 0;
+    return this.state?.workers.slots.length ?? 0;
+  }
+
+  /**
+   * Workers that have started serving (for tests). In a browser a worker may start only once the thread
+   * that created it returns to its event loop; until then the calling thread runs every chunk itself.
+   */
+  get readyWorkers(): number {
+    return this.state ? Atomics.load(this.state.ctl, CTL.READY) : 0;
   }
 
   /** Chunks the workers (not the calling thread) have run since the pool started (for tests and tuning). */
@@ -140,7 +168,7 @@ export class ThreadPool {
 
   /** The workers' thread ids (for tests). */
   get workerThreadIds(): number[] {
-    return this.state ? this.state.slots.map((s) => s.worker.threadId) : [];
+    return this.state ? this.state.workers.slots.map((s) => s.id) : [];
   }
 
   /** Terminates the workers and frees the shared blocks; the pool restarts on its next call. */
@@ -151,53 +179,48 @@ export class ThreadPool {
     orphans.unregister(this);
     Atomics.store(st.ctl, CTL.STOP, 1);
     Atomics.notify(st.ctl, CTL.CLAIM);
-    for (const s of st.slots) s.port.close();
-    return Promise.all(st.slots.map((s) => s.worker.terminate())).then(() => undefined);
+    const { host: h, slots } = st.workers;
+    return Promise.all(slots.map((s) => s.terminate())).then(() => h?.close());
   }
 
   private start(minArena: number): State {
     if (this.state) return this.state;
     const mods = wasmModules();
+    const wh = this.threads > 1 ? workerHost(PROGRAM) : null;
+    if (this.threads > 1 && !wh) throw new BackendError(`wasm-simd-threads: cannot start worker threads here: ${workersUnavailable() ?? "unknown reason"}`);
     const ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
     const params = new Float64Array(new SharedArrayBuffer(P.SIZE * 8));
-    const arena = new SharedArrayBuffer(arenaSize(minArena, 0));
-    const init = { gemmModule: mods.gemm, flashModule: mods.flash, ctl, params, arena, epoch: 0 };
+    const errText = new Uint16Array(new SharedArrayBuffer(ERR_TEXT * 2));
+    const arena = arenaMemory(minArena);
+    Atomics.store(ctl, CTL.ARENA, arena.buffer.byteLength);
+    const init = { gemmModule: mods.gemm, flashModule: mods.flash, ctl, params, arena, errText };
     const runner = threadProgram({ ...init, main: true });
-    const slots: WorkerSlot[] = [];
-    const wt = builtin<NodeThreads>("node:worker_threads");
-    if (this.threads > 1 && !wt) throw new BackendError("wasm-simd-threads: this runtime has no worker_threads");
-    for (let i = 1; i < this.threads && wt; i++) {
-      const { port1, port2 } = new wt.MessageChannel();
-      const worker = new wt.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { init: { ...init, main: false }, port: port2 },
-        transferList: [port2],
-        name: `attn-cpu-${i}`,
-      });
-      worker.unref();
-      port1.unref();
-      // A worker that fails outside a chunk (it cannot start, say) only leaves more chunks to the others.
-      worker.on("error", () => {});
-      slots.push({ worker, port: port1 });
-    }
-    this.state = { ctl, params, arena, f32: new Float32Array(arena), f64: new Float64Array(arena), u8: new Uint8Array(arena), epoch: 0, runner, slots };
-    if (slots.length > 0) orphans.register(this, slots, this);
+    const slots: HostedWorker[] = [];
+    for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start({ ...init, main: false }, `attn-cpu-${i}`));
+    const workers = { host: wh, slots };
+    this.state = { ctl, params, errText, arena, f32: new Float32Array(arena.buffer), f64: new Float64Array(arena.buffer), u8: new Uint8Array(arena.buffer), runner, workers };
+    if (slots.length > 0) orphans.register(this, workers, this);
     return this.state;
   }
 
-  /** The running state with an arena of at least `bytes` (a larger one is announced to every worker). */
-  private prepare(bytes: number): State {
+  /**
+   * The running state with an arena of at least `bytes` (grown in place: every thread sees the new size
+   * in `ctl` and takes new views), or null when the arena cannot grow that far (the call runs single-threaded).
+   */
+  private prepare(bytes: number): State | null {
     const st = this.start(bytes);
-    if (st.arena.byteLength < bytes) {
-      const arena = new SharedArrayBuffer(arenaSize(bytes, st.arena.byteLength));
-      st.epoch++;
-      st.arena = arena;
-      st.f32 = new Float32Array(arena);
-      st.f64 = new Float64Array(arena);
-      st.u8 = new Uint8Array(arena);
-      st.runner.setArena(arena, st.epoch);
-      for (const s of st.slots) s.port.postMessage({ arena, epoch: st.epoch });
-      Atomics.store(st.ctl, CTL.EPOCH, st.epoch);
+    if (st.u8.byteLength < bytes) {
+      const want = arenaSize(bytes, st.u8.byteLength);
+      try {
+        st.arena.grow((want - st.u8.byteLength) / PAGE);
+      } catch {
+        return null; // past the memory's maximum, or out of memory
+      }
+      const buf = st.arena.buffer;
+      st.f32 = new Float32Array(buf);
+      st.f64 = new Float64Array(buf);
+      st.u8 = new Uint8Array(buf);
+      Atomics.store(st.ctl, CTL.ARENA, buf.byteLength);
     }
     st.params.fill(0);
     st.params[P.SERIAL] = ++this.serial;
@@ -211,9 +234,10 @@ export class ThreadPool {
     this.gen = (this.gen + 1) & 0x7fff;
     Atomics.store(ctl, CTL.DONE, 0);
     Atomics.store(ctl, CTL.ERR, 0);
+    Atomics.store(ctl, CTL.ERR_LEN, 0);
     Atomics.store(ctl, CTL.N, n);
     Atomics.store(ctl, CTL.CLAIM, this.gen << 16);
-    if (st.slots.length > 0) Atomics.notify(ctl, CTL.CLAIM);
+    if (st.workers.slots.length > 0) Atomics.notify(ctl, CTL.CLAIM);
     let mine: unknown = undefined;
     let failed = false;
     st.runner.drain((e) => {
@@ -232,20 +256,14 @@ export class ThreadPool {
     Atomics.store(ctl, CTL.CLAIM, (this.gen << 16) | 0xffff);
     if (Atomics.load(ctl, CTL.ERR) === 0) return;
     if (failed) throw mine;
-    const wt = builtin<NodeThreads>("node:worker_threads");
-    let why = "unknown error";
-    for (const s of st.slots) {
-      for (let m = wt?.receiveMessageOnPort(s.port); m; m = wt?.receiveMessageOnPort(s.port)) {
-        const msg = m.message as { error?: string };
-        if (msg.error !== undefined && why === "unknown error") why = msg.error;
-      }
-    }
+    const len = Atomics.load(ctl, CTL.ERR_LEN);
+    const why = len > 0 ? String.fromCharCode(...st.errText.subarray(0, len)) : "unknown error";
     throw new BackendError(`wasm-simd-threads: a worker thread failed: ${why}`);
   }
 
   /** Test hook: a job of `chunks` chunks where chunk `at` throws (on a worker only, when `workersOnly`). */
   fault(chunks: number, at: number, workersOnly: boolean): void {
-    const st = this.prepare(64);
+    const st = this.prepare(64)!;
     st.params[P.FAULT_CHUNK] = at;
     st.params[P.FAULT_WORKERS_ONLY] = workersOnly ? 1 : 0;
     this.exec(st, JOB.FAULT, chunks);
@@ -294,6 +312,7 @@ export class ThreadPool {
     const bOffsAt = p.bOff ? take(2 * count) : -1;
     if (top * 4 > MAX_ARENA) return null;
     const st = this.prepare(top * 4);
+    if (!st) return null;
     st.f32.set(p.a, aAt);
     st.f32.set(p.b, bAt);
     if (p.bias) st.f32.set(p.bias, biasAt);
@@ -350,6 +369,7 @@ export class ThreadPool {
     const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
+    if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
@@ -388,6 +408,7 @@ export class ThreadPool {
     const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
+    if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
@@ -450,10 +471,3 @@ function arenaSize(bytes: number, old: number): number {
   return Math.min(MAX_ARENA, Math.ceil(want / 2 ** 20) * 2 ** 20);
 }
 
-/** A worker's whole program: `threadProgram`'s text, then its serve loop on the worker's port. */
-const WORKER_SOURCE = `"use strict";
-const wt = require("node:worker_threads");
-const data = wt.workerData;
-const threadProgram = (${threadProgram.toString()});
-threadProgram(data.init).serve({ port: data.port, receive: () => wt.receiveMessageOnPort(data.port) });
-`;

@@ -2,22 +2,28 @@
  * What every thread of the `"wasm-simd-threads"` path runs: the calling thread for its share, and each
  * worker as its whole program. `threadProgram` must stay **self-contained** (no reference to anything
  * outside its own body but globals): the pool starts a worker from its source text
- * (`threadProgram.toString()`, a `worker_threads` eval worker), so the same code loads from the
- * TypeScript sources (tests) and from dist, with no file to locate and no bundler step.
+ * (`threadProgram.toString()`: a `worker_threads` eval worker in Node, a Blob-URL Web Worker in browsers;
+ * see host.ts), so the same code loads from the TypeScript sources (tests), from dist and from a bundle,
+ * with no file to locate and no bundler step.
  *
  * Shared state (see pool.ts for the calling side):
  * - `ctl` (Int32Array on a SharedArrayBuffer): the claim word `(generation << 16) | next chunk`, the chunk
- *   count, the done counter, the error flag, the arena epoch and the stop flag (slots below);
+ *   count, the done counter, the error flag, the arena's size, the stop flag, the chunks workers ran, the
+ *   workers started and the error text's length (slots below);
  * - `params` (Float64Array on a SharedArrayBuffer): the job (kind, sizes, arena offsets);
- * - the arena (a SharedArrayBuffer): operands in, results out. It is replaced when a job needs more; the
- *   new one reaches each worker as a message on its port, read synchronously (`receiveMessageOnPort`)
- *   when the epoch in `ctl` moves.
+ * - the arena (a shared `WebAssembly.Memory`, used as plain shared bytes): operands in, results out. The
+ *   calling thread grows it when a job needs more and records its size in `ctl`; a thread that sees a new
+ *   size takes fresh views of the same memory. Growing a shared memory is seen by every thread with no
+ *   message, which matters in browsers: a Web Worker cannot receive a message synchronously, and the
+ *   workers never return to their event loop once they serve;
+ * - `errText` (a Uint16Array on a SharedArrayBuffer): the first failing worker's message, as UTF-16 code
+ *   units, for the calling thread to rethrow (no message port needed, for the same reason).
  * Each thread has its own instances of the GEMM and attention modules; a chunk copies the operand slices
  * it needs from the arena into its wasm memory, runs there, and copies its results into the arena.
  */
 
 /** The layout of the control block and of the job parameters (mirrored as constants in pool.ts). */
-export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, EPOCH: 4, STOP: 5, WORKER_CHUNKS: 6, SIZE: 8 } as const;
+export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, ARENA: 4, STOP: 5, WORKER_CHUNKS: 6, READY: 7, ERR_LEN: 8, SIZE: 16 } as const;
 /** Job kinds. */
 export const JOB = { GEMM: 1, ATT_FWD: 2, ATT_BWD: 3, FAULT: 9 } as const;
 /** Slots of `params`. */
@@ -41,16 +47,12 @@ export interface ThreadInit {
   readonly flashModule: object;
   readonly ctl: Int32Array;
   readonly params: Float64Array;
-  readonly arena: SharedArrayBuffer;
-  readonly epoch: number;
+  /** The shared arena memory (its size in bytes is `ctl[CTL.ARENA]`). */
+  readonly arena: { readonly buffer: ArrayBufferLike };
+  /** Where a failing worker writes its message (UTF-16 code units; the length goes to `ctl[CTL.ERR_LEN]`). */
+  readonly errText: Uint16Array;
   /** True on the calling thread (fault jobs can spare it). */
   readonly main: boolean;
-}
-
-/** The worker's messaging (node:worker_threads), absent on the calling thread. */
-export interface ThreadIo {
-  readonly port: { postMessage(m: unknown): void };
-  receive(): { message: unknown } | undefined;
 }
 
 /** A thread's runner. */
@@ -59,17 +61,15 @@ export interface ThreadRunner {
   chunk(idx: number): void;
   /** Claims and runs chunks of the current job until none is left; true when the job's chunks are all claimed. */
   drain(onError: (e: unknown) => void): void;
-  /** Installs a new arena. */
-  setArena(arena: SharedArrayBuffer, epoch: number): void;
   /** Bytes of wasm memory a flash call of this shape needs on one thread (configure + workBytes). */
   flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean): number;
-  /** The worker loop: waits for jobs and runs chunks until the stop flag is set. */
-  serve(io: ThreadIo): void;
+  /** The worker loop: waits for jobs (blocking in `Atomics.wait`) and runs chunks until the stop flag is set. */
+  serve(): void;
 }
 
 export function threadProgram(init: ThreadInit): ThreadRunner {
   // Constants repeated here on purpose: this function's text is all a worker gets.
-  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, EPOCH = 4, STOP = 5, WORKER_CHUNKS = 6;
+  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, ARENA = 4, STOP = 5, WORKER_CHUNKS = 6, READY = 7, ERR_LEN = 8;
   const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
   const PAGE = 65536;
   const BQ = 64;
@@ -102,22 +102,23 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   const fBase = fx.heapBase();
   const ctl = init.ctl;
   const prm = init.params;
-  let arena = init.arena;
-  let epoch = init.epoch;
-  let af32 = new Float32Array(arena);
-  let af64 = new Float64Array(arena);
-  let au8 = new Uint8Array(arena);
+  let au8 = new Uint8Array(init.arena.buffer);
+  let af32 = new Float32Array(au8.buffer);
+  let af64 = new Float64Array(au8.buffer);
   // The B operand resident in the GEMM instance (row chunks of one product share it): job serial and product.
   let bSerial = -1;
   let bProduct = -1;
   let bLen = -1;
 
-  function setArena(a: SharedArrayBuffer, e: number): void {
-    arena = a;
-    epoch = e;
-    af32 = new Float32Array(arena);
-    af64 = new Float64Array(arena);
-    au8 = new Uint8Array(arena);
+  /** Takes fresh views of the arena when the calling thread has grown it (one load when it has not). */
+  function syncArena(): void {
+    const bytes = Atomics.load(ctl, ARENA);
+    if (au8.byteLength === bytes) return;
+    const buf = init.arena.buffer;
+    if (buf.byteLength < bytes) throw new Error(`the arena grew to ${bytes} bytes, but this thread sees ${buf.byteLength}`);
+    au8 = new Uint8Array(buf, 0, bytes);
+    af32 = new Float32Array(buf, 0, bytes >> 2);
+    af64 = new Float64Array(buf, 0, bytes >> 3);
   }
 
   function grow(mem: Mem, bytes: number): void {
@@ -279,6 +280,12 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
 
   const seen = { w: 0 };
   function drain(onError: (e: unknown) => void): void {
+    try {
+      syncArena();
+    } catch (e) {
+      Atomics.store(ctl, ERR, 1);
+      onError(e);
+    }
     for (;;) {
       const idx = claim(seen);
       if (idx < 0) return;
@@ -292,11 +299,17 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     }
   }
 
-  function serve(io: ThreadIo): void {
+  function serve(): void {
+    // The first error of a job claims the flag and leaves its message; later ones only count.
     const report = (e: unknown) => {
-      const err = e as { message?: unknown; stack?: unknown } | null;
-      io.port.postMessage({ error: String(err?.message ?? e), stack: String(err?.stack ?? "") });
+      if (Atomics.compareExchange(ctl, ERR, 0, 1) !== 0) return;
+      const err = e as { message?: unknown } | null;
+      const text = String(err?.message ?? e);
+      const n = Math.min(text.length, init.errText.length);
+      for (let i = 0; i < n; i++) init.errText[i] = text.charCodeAt(i);
+      Atomics.store(ctl, ERR_LEN, n);
     };
+    Atomics.add(ctl, READY, 1);
     for (;;) {
       if (Atomics.load(ctl, STOP) !== 0) return;
       const idx = claim(seen);
@@ -307,16 +320,9 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
         continue;
       }
       try {
-        const e = Atomics.load(ctl, EPOCH);
-        while (epoch !== e) {
-          const got = io.receive();
-          if (!got) throw new Error(`arena epoch ${e} announced, but its message has not arrived`);
-          const m = got.message as { arena?: SharedArrayBuffer; epoch?: number };
-          if (m.arena && m.epoch !== undefined) setArena(m.arena, m.epoch);
-        }
+        syncArena();
         if (Atomics.load(ctl, ERR) === 0) chunk(idx);
       } catch (e) {
-        Atomics.store(ctl, ERR, 1);
         report(e);
       }
       Atomics.add(ctl, WORKER_CHUNKS, 1);
@@ -324,5 +330,5 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     }
   }
 
-  return { chunk, drain, setArena, flashBytes, serve };
+  return { chunk, drain, flashBytes, serve };
 }
