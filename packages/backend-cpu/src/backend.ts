@@ -1,7 +1,7 @@
 import { AttnError, BackendError, ShapeEnv, getOp, type Backend, type CompileOptions, type Graph, type Node, type Tensor } from "@attn/core";
 import { CpuExecutable, Executor, locate } from "./executor.js";
 import { gemmFor, wasmSimdSupported, type Gemm, type KernelPath } from "./gemm/index.js";
-import { defaultThreads, ThreadedGemm, threadsSupported, threadsUnavailable } from "./threads/index.js";
+import { defaultThreads, ThreadedGemm, threadsSupported, threadsUnavailable, workerHostKind, type ThreadPool } from "./threads/index.js";
 import type { KernelContext } from "./kernel.js";
 import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel, supports, supportedOps } from "./registry.js";
@@ -134,6 +134,14 @@ export class CpuBackend implements Backend {
   }
 
   /**
+   * The worker pool of the `"wasm-simd-threads"` path (null on the other paths). Its counters
+   * (`workers`, `readyWorkers`, `workerChunks`) tell whether calls really ran on worker threads.
+   */
+  get threadPool(): ThreadPool | null {
+    return this.gemm instanceof ThreadedGemm ? this.gemm.pool : null;
+  }
+
+  /**
    * Terminates the worker threads of the `"wasm-simd-threads"` path (a no-op on the other paths). The
    * workers never keep a process alive, so this is for freeing them early; executables compiled by this
    * backend keep working (a later threaded call starts new workers).
@@ -159,10 +167,15 @@ export class CpuBackend implements Backend {
   /**
    * Checks every node (scan bodies included) against the kernel registry, binds the parameters and
    * plans the run. Rejects with a BackendError naming an unsupported op and its `.attn` span, or a
-   * missing or mis-shaped parameter.
+   * missing or mis-shaped parameter. On `"wasm-simd-threads"` in a browser it also starts the Web Workers
+   * and waits until they serve (`ThreadPool.ready`): a browser starts them only while this thread is back
+   * in its event loop, which the synchronous kernels never give it.
    */
   async compile(graph: Graph, opts?: CompileOptions): Promise<CpuExecutable> {
-    return this.compileSync(graph, opts);
+    const exe = this.compileSync(graph, opts);
+    const pool = this.threadPool;
+    if (pool && pool.threads > 1 && workerHostKind() === "web") await pool.ready();
+    return exe;
   }
 
   /** `compile`, synchronously. */

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { BackendError, GraphBuilder, Tensor, type Attrs } from "@attn/core";
-import { createCpuBackend, ThreadPool, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
+import { createCpuBackend, ThreadPool, threadsUnavailable, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
 import { WasmFlash, type FlashProblem } from "../src/flash/wasm.js";
 import { kernelPathAvailable } from "./helpers.js";
 
@@ -146,6 +146,20 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
     expect(() => pool.fault(4, 0, false)).toThrow(/injected fault in chunk 0/);
     const args = { M: 30, N: 30, K: 30, a: rand(900, 5), rsa: 30, csa: 1, b: rand(900, 6), rsb: 30, csb: 1 };
     expect(Array.from(pool.gemm(args, true)!)).toEqual(Array.from(single.gemm(args)));
+  });
+
+  it("ready() starts the workers and resolves once they serve; the backend exposes its pool", async () => {
+    const pool = new ThreadPool(3);
+    await pool.ready();
+    expect(pool.workers).toBe(2);
+    expect(pool.readyWorkers).toBe(2);
+    await pool.dispose();
+    expect(pool.readyWorkers).toBe(0);
+    const b = createCpuBackend({ kernels: "wasm-simd-threads", threads: 2 });
+    expect(b.threadPool?.threads).toBe(2);
+    expect(createCpuBackend({ kernels: "wasm-simd" }).threadPool).toBeNull();
+    expect(threadsUnavailable()).toBeNull();
+    await b.dispose();
   });
 
   it("dispose terminates the workers; the next call starts new ones", async () => {

@@ -81,6 +81,15 @@ export function hostParallelism(): number {
   return host.navigator?.hardwareConcurrency ?? 1;
 }
 
+/**
+ * Which host would start workers here: `"node"` (they start on their own), `"web"` (a worker starts only
+ * once the thread that created it returns to its event loop), or null (none: `workersUnavailable()`).
+ */
+export function workerHostKind(): "node" | "web" | null {
+  if (builtin<NodeThreads>("node:worker_threads")) return "node";
+  return workersUnavailable() === null ? "web" : null;
+}
+
 /** The host for `program` here, or null where `workersUnavailable()` says why not. */
 export function workerHost(program: string): WorkerHost | null {
   const wt = builtin<NodeThreads>("node:worker_threads");

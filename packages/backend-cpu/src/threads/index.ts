@@ -4,6 +4,7 @@ import { gemmFor } from "../gemm/index.js";
 import { ThreadPool } from "./pool.js";
 
 export { defaultThreads, MIN_PARALLEL_FLOPS, threadsSupported, threadsUnavailable, ThreadPool } from "./pool.js";
+export { workerHostKind } from "./host.js";
 
 /**
  * The `"wasm-simd-threads"` kernels: the same WebAssembly SIMD GEMM and flash attention as `"wasm-simd"`,

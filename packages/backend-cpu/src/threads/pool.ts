@@ -14,8 +14,12 @@ interface Wa {
 }
 const host = globalThis as unknown as { WebAssembly?: Wa };
 
-/** Whether the calling thread may block in `Atomics.wait` (Node: any thread; browsers: workers only). */
-function canBlock(): boolean {
+/**
+ * Whether the calling thread may block in `Atomics.wait` (Node: any thread; browsers: workers only); null
+ * where there is no SharedArrayBuffer to try it on (a page that is not cross-origin isolated).
+ */
+function canBlock(): boolean | null {
+  if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") return null;
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
     return true;
@@ -39,7 +43,9 @@ export function threadsUnavailable(): string | null {
     const workers = workersUnavailable();
     if (workers !== null) why.push(workers);
     else if (typeof SharedArrayBuffer !== "function" || typeof Atomics !== "object") why.push("this runtime has no SharedArrayBuffer and Atomics");
-    if (!canBlock()) why.push("this thread may not block in Atomics.wait (a browser's main thread: run the model in a dedicated Web Worker)");
+    // Without SharedArrayBuffer the wait cannot be tried; a page's main thread (it has a document) never may.
+    const blocks = canBlock() ?? (typeof (globalThis as { document?: unknown }).document === "object" ? false : null);
+    if (blocks === false) why.push("this thread may not block in Atomics.wait (a browser page's main thread: run the model in a dedicated Web Worker)");
     unavailable = why.length > 0 ? why.join("; ") : null;
   }
   return unavailable;
@@ -159,6 +165,22 @@ export class ThreadPool {
    */
   get readyWorkers(): number {
     return this.state ? Atomics.load(this.state.ctl, CTL.READY) : 0;
+  }
+
+  /**
+   * Starts the workers (if they are not running) and resolves once every one of them serves, or after
+   * `timeoutMs` (a worker that is still starting only leaves more chunks to the calling thread). Browsers
+   * start a worker only when the thread that created it returns to its event loop, which a loop of
+   * synchronous calls (or of `await`s on settled promises) never does: until then the calling thread runs
+   * every chunk itself. `CpuBackend.compile` awaits this in browsers.
+   */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const t0 = performance.now();
+    for (;;) {
+      const st = this.start(0);
+      if (Atomics.load(st.ctl, CTL.READY) >= st.workers.slots.length || performance.now() - t0 >= timeoutMs) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   /** Chunks the workers (not the calling thread) have run since the pool started (for tests and tuning). */
