@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 export { CpuBackend, createCpuBackend, resolveKernels, resolveThreads, type CpuBackendOptions, type CpuKernels } from "./backend.js";
-export { defaultThreads, ThreadedGemm, ThreadPool, threadsSupported, threadsUnavailable } from "./threads/index.js";
+export { defaultThreads, ThreadedGemm, ThreadPool, threadsSupported, threadsUnavailable, workerHostKind } from "./threads/index.js";
 export { jsGemm, WasmGemm, wasmSimdSupported, type Gemm, type GemmArgs, type KernelPath } from "./gemm/index.js";
 export { CpuExecutable } from "./executor.js";
 export type { Kernel, KernelContext } from "./kernel.js";
