@@ -2,7 +2,7 @@ import { BackendError } from "@attn/core";
 import type { MessagePort, Worker } from "node:worker_threads";
 import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
 import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
-import { CTL, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
+import { CTL, FLASH_BITS, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
 // Node's worker_threads and os, reached without an import statement (`process.getBuiltinModule`, Node ≥ 20.16),
 // so the package still loads in browsers and bundlers see no Node built-in. Only the types are imported.
@@ -345,7 +345,7 @@ export class ThreadPool {
     const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false) > FLASH_MAX_BYTES) return null;
+    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
     st.f32.set(v, vAt);
@@ -383,7 +383,7 @@ export class ThreadPool {
     const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true) > FLASH_MAX_BYTES) return null;
+    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
     st.f32.set(v, vAt);
@@ -416,6 +416,11 @@ export class ThreadPool {
     q[P.Q] = qAt;
     q[P.KK] = kAt;
     q[P.V] = vAt;
+    // The operands lie in the arena as the caller laid them out; the workers read (and write) through it.
+    q[P.PER_GROUP] = p.layout?.perGroup ?? 1;
+    let bits = 0;
+    for (const [name, bit] of Object.entries(FLASH_BITS)) if (p.layout?.interleaved[name as keyof typeof FLASH_BITS]) bits |= bit;
+    q[P.INTERLEAVED] = bits;
     if (p.maskBytes > 0 && p.fillMask) {
       for (let h = 0; h < p.heads; h++) p.fillMask(h, st.u8.subarray(mAt * 4 + h * p.maskBytes, mAt * 4 + (h + 1) * p.maskBytes));
     }
