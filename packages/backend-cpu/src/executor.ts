@@ -253,7 +253,10 @@ export class CpuExecutable implements Executable {
     const out: Record<string, Tensor> = {};
     names.forEach((n, i) => {
       const t = results[i];
-      out[n] = owned.has(t.data.buffer) ? new Tensor(t.dtype, t.shape, t.data.slice()) : t;
+      // A view (reshape, a contiguous slice) of a feed or parameter is copied, and so is a view of part of
+      // an intermediate's buffer: every returned tensor owns exactly its data.
+      const partial = t.data.byteOffset !== 0 || t.data.byteLength !== t.data.buffer.byteLength;
+      out[n] = owned.has(t.data.buffer) || partial ? new Tensor(t.dtype, t.shape, t.data.slice()) : t;
     });
     return out;
   }
