@@ -19,6 +19,11 @@
 // Δ_i = dO_i·O_i; key tiles outer, query blocks inner: P = 2^(St − lse), dPᵀ = V·dOᵀ,
 // dS = P ∘ (dP − Δ)·scale, dV += Pᵀ·dO, dK += dSᵀ·Q, dQ += dS·K. Extra memory is O((Tq + Tk)·(D + Dv)).
 //
+// Operand rows need not be dense: `rowStrides` (after `configure`) gives each operand's row stride, so a
+// head can be read from, and written into, a tensor whose heads are interleaved row by row ([S, H, D]
+// rather than [H, S, D]); only packing and the final stores look at the strides, so results are the same,
+// bit for bit, whatever the layout.
+//
 // Everything accumulates in float32 (one f32x4 multiply and one add per term). exp2 is a degree-6
 // polynomial after range reduction (relative error ≈ 1.5e-7); 2^x for x ≤ −127 (masked scores: −inf) is
 // exactly 0.
@@ -44,6 +49,16 @@ let win: i32 = -1; // -1: no window
 let mask: usize = 0; // bytes, nonzero = masked out; 0: none
 let msq: i32 = 0; // bytes between query rows of the mask (0: one row for every query, i.e. key padding)
 // Allowed range of i − j: dmin ≤ i − j ≤ dmax.
+// Row strides (floats) of the operands: dense (D or Dv) after `configure`, else as `rowStrides` set them.
+let qrs: i32 = 0;
+let krs: i32 = 0;
+let vrs: i32 = 0;
+let ors: i32 = 0; // forward output
+let grs: i32 = 0; // backward dO
+let dqrs: i32 = 0;
+let dkrs: i32 = 0;
+let dvrs: i32 = 0;
+
 let dmin: i32 = 0;
 let dmax: i32 = 0;
 
@@ -106,6 +121,29 @@ export function configure(
   const BIG: i32 = 0x3fffffff;
   dmin = causal ? 0 : win >= 0 ? -win : -BIG;
   dmax = win >= 0 ? win : BIG;
+  qrs = d;
+  krs = d;
+  vrs = dv;
+  ors = dv;
+  grs = dv;
+  dqrs = d;
+  dkrs = d;
+  dvrs = dv;
+}
+
+/**
+ * Row strides (in floats, each at least the row's width) of q, k, v, the forward output, the backward dO,
+ * dq, dk and dv for the next calls; `configure` resets them to dense rows.
+ */
+export function rowStrides(q: i32, k: i32, v: i32, o: i32, dO: i32, dq: i32, dk: i32, dv: i32): void {
+  qrs = q;
+  krs = k;
+  vrs = v;
+  ors = o;
+  grs = dO;
+  dqrs = dq;
+  dkrs = dk;
+  dvrs = dv;
 }
 
 function layout(work: usize, backward: bool): void {
@@ -163,10 +201,10 @@ function packT(src: usize, rows: i32, cols: i32, ld: i32, B: i32, nb: i32, dst: 
   }
 }
 
-/** src [rows][cols] → dst [prow][ldd], zero-padded columns and rows. */
-function packRows(src: usize, rows: i32, cols: i32, dst: usize, prow: i32, ldd: i32): void {
+/** src [rows][cols] (row stride `ld` floats) → dst [prow][ldd], zero-padded columns and rows. */
+function packRows(src: usize, rows: i32, cols: i32, ld: i32, dst: usize, prow: i32, ldd: i32): void {
   memory.fill(dst, 0, <usize>(prow * ldd) * 4);
-  for (let i = 0; i < rows; i++) memory.copy(dst + <usize>(i * ldd) * 4, src + <usize>(i * cols) * 4, <usize>cols * 4);
+  for (let i = 0; i < rows; i++) memory.copy(dst + <usize>(i * ldd) * 4, src + <usize>(i * ld) * 4, <usize>cols * 4);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -340,13 +378,13 @@ function scores(t: i32, b: i32, i0: i32, nr: i32): void {
 // forward
 
 function prepareForward(q: usize, k: usize, v: usize): void {
-  packT(q, Tq, D, D, BQ, nQ, qt, scale * LOG2E);
-  packT(k, Tk, D, D, BC, nK, kt, 1);
-  packRows(v, Tk, Dv, vp, nK * BC, Dvp);
+  packT(q, Tq, D, qrs, BQ, nQ, qt, scale * LOG2E);
+  packT(k, Tk, D, krs, BC, nK, kt, 1);
+  packRows(v, Tk, Dv, vrs, vp, nK * BC, Dvp);
 }
 
-/** The online-softmax pass over one query block: out rows, lse (base 2; +inf for an empty row). */
-function forwardBlock(b: i32, out: usize): void {
+/** The online-softmax pass over one query block: out rows (row stride `ld` floats), lse (base 2; +inf for an empty row). */
+function forwardBlock(b: i32, out: usize, ld: i32): void {
   const i0 = b * BQ;
   const nr = min(BQ, Tq - i0);
   memory.fill(ob, 0, <usize>(BQ * Dvp) * 4);
@@ -399,7 +437,7 @@ function forwardBlock(b: i32, out: usize): void {
     if (r >= nr) continue;
     const inv: f32 = l > 0 ? 1 / l : 0;
     const o = ob + <usize>(r * Dvp) * 4;
-    const dst = out + <usize>(i * Dv) * 4;
+    const dst = out + <usize>(i * ld) * 4;
     for (let c = 0; c < Dv; c++) store<f32>(dst + <usize>c * 4, load<f32>(o + <usize>c * 4) * inv);
   }
 }
@@ -447,7 +485,7 @@ export function forwardRange(
   layout(work, false);
   prepareForward(q, k, v);
   b1 = min(b1, nQ);
-  for (let b = b0; b < b1; b++) forwardBlock(b, out);
+  for (let b = b0; b < b1; b++) forwardBlock(b, out, ors);
   const r0 = b0 * BQ;
   const r1 = min(Tq, b1 * BQ);
   if (r1 <= r0) return;
@@ -484,12 +522,12 @@ function queryHi(j: i32): i32 {
 export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk: usize, dv: usize, work: usize): void {
   layout(work, true);
   prepareForward(q, k, v);
-  for (let b = 0; b < nQ; b++) forwardBlock(b, oraw);
+  for (let b = 0; b < nQ; b++) forwardBlock(b, oraw, Dv);
   const tqp = nQ * BQ;
   for (let i = 0; i < tqp; i++) {
     let s: f32 = 0;
     if (i < Tq && load<f32>(lse + <usize>i * 4) != Infinity) {
-      const g = dO + <usize>(i * Dv) * 4;
+      const g = dO + <usize>(i * grs) * 4;
       const o = oraw + <usize>(i * Dv) * 4;
       for (let c = 0; c < Dv; c++) s += load<f32>(g + <usize>c * 4) * load<f32>(o + <usize>c * 4);
     } else {
@@ -497,12 +535,12 @@ export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk:
     }
     store<f32>(del + <usize>i * 4, s);
   }
-  packRows(q, Tq, D, qp, tqp, Dp);
-  packRows(k, Tk, D, kp, nK * BC, Dp);
-  packT(dO, Tq, Dv, Dv, BQ, nQ, dot, 1);
-  packRows(dO, Tq, Dv, dop, tqp, Dvp);
+  packRows(q, Tq, D, qrs, qp, tqp, Dp);
+  packRows(k, Tk, D, krs, kp, nK * BC, Dp);
+  packT(dO, Tq, Dv, grs, BQ, nQ, dot, 1);
+  packRows(dO, Tq, Dv, grs, dop, tqp, Dvp);
   // Vᵀ tiles [nK][Dv][BC]
-  packT(v, Tk, Dv, Dv, BC, nK, vt, 1);
+  packT(v, Tk, Dv, vrs, BC, nK, vt, 1);
   memory.fill(dqa, 0, <usize>(tqp * Dp) * 4);
   const sc = f32x4.splat(scale);
   for (let t = 0; t < nK; t++) {
@@ -535,9 +573,9 @@ export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk:
       mmBand(BQ, Dp, BC, dpt, BQ * 4, kp + <usize>(j0 * Dp) * 4, Dp * 4, dqa + <usize>(i0 * Dp) * 4, Dp * 4, i0, j0, true);
     }
     for (let jj = 0; jj < jn; jj++) {
-      memory.copy(dk + <usize>((j0 + jj) * D) * 4, dka + <usize>(jj * Dp) * 4, <usize>D * 4);
-      memory.copy(dv + <usize>((j0 + jj) * Dv) * 4, dva + <usize>(jj * Dvp) * 4, <usize>Dv * 4);
+      memory.copy(dk + <usize>((j0 + jj) * dkrs) * 4, dka + <usize>(jj * Dp) * 4, <usize>D * 4);
+      memory.copy(dv + <usize>((j0 + jj) * dvrs) * 4, dva + <usize>(jj * Dvp) * 4, <usize>Dv * 4);
     }
   }
-  for (let i = 0; i < Tq; i++) memory.copy(dq + <usize>(i * D) * 4, dqa + <usize>(i * Dp) * 4, <usize>D * 4);
+  for (let i = 0; i < Tq; i++) memory.copy(dq + <usize>(i * dqrs) * 4, dqa + <usize>(i * Dp) * 4, <usize>D * 4);
 }

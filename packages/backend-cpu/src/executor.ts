@@ -4,6 +4,7 @@ import {
 } from "@attn/core";
 import { jsGemm, type Gemm } from "./gemm/index.js";
 import type { Kernel, KernelContext } from "./kernel.js";
+import { foldTransposes, type FoldOptions } from "./plan/fold-transposes.js";
 import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel } from "./registry.js";
 
@@ -52,18 +53,20 @@ export function unsupportedNodes(graph: Graph): { node: Node; graph: Graph }[] {
 /**
  * A graph checked against the kernel registry and bound to its parameters. Schedules (which nodes run,
  * and after which node each intermediate can be dropped) are computed once per set of requested outputs
- * and cached; the one for all outputs is built at compile time.
+ * and cached; the one for all outputs is built at compile time. A schedule runs the graph with its
+ * foldable transposes folded into their readers and writers (plan/fold-transposes.ts).
  */
 export class GraphPlan {
   /** Resident parameters by value id; a training step's updates replace entries after the run. */
   readonly params: Map<ValueId, Tensor>;
   readonly allOutputs: readonly ValueId[];
-  private readonly kernels: readonly Kernel[];
   private readonly schedules = new Map<string, Schedule>();
 
   constructor(
     readonly graph: Graph,
     given: ReadonlyMap<string, Tensor>,
+    /** Which transposes may fold (default: only into matmul, which every kernel path reads through strides). */
+    private readonly fold: FoldOptions = { attention: false },
   ) {
     const missing = unsupportedNodes(graph);
     if (missing.length) {
@@ -75,7 +78,6 @@ export class GraphPlan {
         first.node.span,
       );
     }
-    this.kernels = graph.nodes.map((node) => getKernel(node.op)!);
     const params = new Map<ValueId, Tensor>();
     for (const p of graph.params) {
       const type = graph.values[p.value].type;
@@ -100,11 +102,11 @@ export class GraphPlan {
   }
 
   private build(outputs: readonly ValueId[]): Schedule {
-    const g = this.graph;
+    const { graph: g, kernels } = foldTransposes(this.graph, outputs, this.fold);
     const name = (id: ValueId) => g.values[id]?.name ?? `#${id}`;
-    const steps = planLiveness(g, outputs, this.params.keys()).map(({ index, node, release }) => ({
+    const steps = planLiveness(g, outputs, this.params.keys()).map(({ node, release }) => ({
       node,
-      kernel: this.kernels[index],
+      kernel: kernels.get(node) ?? getKernel(node.op)!,
       inputNames: node.inputs.map((i) => (i === null ? null : name(i))),
       release,
     }));
@@ -129,7 +131,8 @@ export class Executor {
   plan(graph: Graph): GraphPlan {
     let p = this.plans.get(graph);
     if (p) return p;
-    p = new GraphPlan(graph, this.params);
+    // The fused attention kernel (every path but "js") reads and writes heads in place.
+    p = new GraphPlan(graph, this.params, { attention: this.gemm.path !== "js" });
     p.schedule(p.allOutputs);
     this.plans.set(graph, p);
     for (const node of graph.nodes) {
@@ -250,7 +253,10 @@ export class CpuExecutable implements Executable {
     const out: Record<string, Tensor> = {};
     names.forEach((n, i) => {
       const t = results[i];
-      out[n] = owned.has(t.data.buffer) ? new Tensor(t.dtype, t.shape, t.data.slice()) : t;
+      // A view (reshape, a contiguous slice) of a feed or parameter is copied, and so is a view of part of
+      // an intermediate's buffer: every returned tensor owns exactly its data.
+      const partial = t.data.byteOffset !== 0 || t.data.byteLength !== t.data.buffer.byteLength;
+      out[n] = owned.has(t.data.buffer) || partial ? new Tensor(t.dtype, t.shape, t.data.slice()) : t;
     });
     return out;
   }

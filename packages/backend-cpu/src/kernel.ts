@@ -36,12 +36,15 @@ export interface Inferred<A> {
   readonly outputs: OutputType[];
 }
 
+/** What shape inference reads of an input: its type (a tensor, or the type a kernel reads it as). */
+export type InputType = Pick<Tensor, "dtype" | "shape">;
+
 /**
  * Runs core's shape function (`inferNode`) on the concrete input types, so every backend validates inputs
  * the same way and gets the same messages; returns normalised attributes (defaults filled) and concrete
  * output shapes.
  */
-export function inferOutputs<A>(ctx: KernelContext, inputs: readonly (Tensor | null)[], attrs: Attrs): Inferred<A> {
+export function inferOutputs<A>(ctx: KernelContext, inputs: readonly (InputType | null)[], attrs: Attrs): Inferred<A> {
   const types = inputs.map((t) => (t === null ? null : { dtype: t.dtype, shape: t.shape }));
   const r = inferNode(ctx.env, ctx.op, types, attrs);
   const outputs = r.outputs.map((t, i) => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Tensor, stridesOf } from "@attn/core";
-import { rand, randTensor, run1, runOp } from "./helpers.js";
+import { GraphBuilder, Tensor, stridesOf } from "@attn/core";
+import { backend, rand, randTensor, run1, runOp } from "./helpers.js";
 
 // The layout, broadcasting, reduction and optimizer kernels have fast paths (tiled transposes, op-specific
 // loops over coalesced rows, no per-element index math). These tests hold them to naive references that
@@ -199,4 +199,33 @@ describe("fused optimizer loops against the PyTorch formulas", () => {
       }
     });
   }
+});
+
+describe("slice of a contiguous range (a view of its input)", () => {
+  it("gives the rows, and every returned tensor owns exactly its data (slices of params, feeds, intermediates)", async () => {
+    const b = new GraphBuilder("slices");
+    const x = b.input("x", { dtype: "float32", shape: [6, 5] });
+    const w = b.param("w", { dtype: "float32", shape: [6, 5] }, { kind: "zeros" });
+    const h = b.add1("relu", [x]);
+    b.output("of_feed", b.add1("slice", [x], { axis: 0, start: 1, end: 3, step: 1 }));
+    b.output("of_param", b.add1("slice", [w], { axis: -2, start: -2, end: null, step: 1 }));
+    b.output("of_inter", b.add1("slice", [h], { axis: 0, start: 2, end: 5, step: 1 }));
+    b.output("used", b.add1("neg", [b.add1("slice", [h], { axis: 0, start: 4, end: 6, step: 1 })]));
+    b.output("strided", b.add1("slice", [x], { axis: 1, start: 1, end: 4, step: 1 }));
+    const xs = randTensor([6, 5], rng);
+    const ws = randTensor([6, 5], rng);
+    const exe = await backend.compile(b.build(), { params: new Map([["w", ws]]) });
+    const res = await exe.run({ x: xs });
+    const rows = (t: Tensor, r0: number, r1: number) => Array.from(t.data).slice(r0 * 5, r1 * 5);
+    expect(bits(res.of_feed)).toEqual(rows(xs, 1, 3));
+    expect(bits(res.of_param)).toEqual(rows(ws, 4, 6));
+    expect(bits(res.of_inter)).toEqual(rows(xs, 2, 5).map((v) => Math.max(v, 0)));
+    expect(bits(res.used)).toEqual(rows(xs, 4, 6).map((v) => -Math.max(v, 0)));
+    expect(bits(res.strided)).toEqual(Array.from({ length: 18 }, (_, i) => xs.data[Math.floor(i / 3) * 5 + 1 + (i % 3)]));
+    for (const [name, t] of Object.entries(res)) {
+      expect(t.data.byteOffset, name).toBe(0);
+      expect(t.data.byteLength, name).toBe(t.data.buffer.byteLength);
+      expect(t.data.buffer === xs.data.buffer || t.data.buffer === ws.data.buffer, name).toBe(false);
+    }
+  });
 });

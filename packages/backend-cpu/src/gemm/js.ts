@@ -2,9 +2,9 @@ import type { Gemm, GemmArgs } from "./types.js";
 
 /**
  * The portable GEMM: plain JavaScript, every dot product accumulated in double and rounded once on store.
- * A row-major B (`csb` 1, matmul) runs i-k-j (B and C read along rows, one double accumulator row); any
- * other B (linear's Wᵀ: `rsb` 1) runs one dot product per output (both operands read along rows when A is
- * row-major). Results are the same as the kernels' loops before the GEMM core existed, bit for bit.
+ * A row-major B (`csb` 1, matmul; A in any layout) runs i-k-j (B and C read along rows, one double
+ * accumulator row); any other B (linear's Wᵀ: `rsb` 1) runs one dot product per output (both operands read
+ * along rows when A is row-major). Both sum each output's terms in k order from 0. Results are the same as the kernels' loops before the GEMM core existed, bit for bit.
  */
 export const jsGemm: Gemm = {
   path: "js",
@@ -16,21 +16,21 @@ export const jsGemm: Gemm = {
     for (let t = 0; t < count; t++) {
       const ao = p.aOff ? p.aOff[t] : 0;
       const bo = p.bOff ? p.bOff[t] : 0;
-      if (p.csb === 1 && p.csa === 1 && !p.bias) rowsIKJ(p, ao, bo, c, t * M * N, acc);
+      if (p.csb === 1 && !p.bias) rowsIKJ(p, ao, bo, c, t * M * N, acc);
       else dots(p, ao, bo, c, t * M * N);
     }
     return c;
   },
 };
 
-/** C rows by i-k-j over a row-major A and B (double accumulator row). */
+/** C rows by i-k-j over a row-major B (double accumulator row); A through its strides. */
 function rowsIKJ(p: GemmArgs, ao: number, bo: number, c: Float32Array, co: number, acc: Float64Array): void {
-  const { M, N, K, a, b, rsa, rsb } = p;
+  const { M, N, K, a, b, rsa, csa, rsb } = p;
   for (let i = 0; i < M; i++) {
     acc.fill(0, 0, N);
     const ai = ao + i * rsa;
     for (let k = 0; k < K; k++) {
-      const aik = a[ai + k];
+      const aik = a[ai + k * csa];
       const bk = bo + k * rsb;
       for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j];
     }

@@ -1,4 +1,5 @@
 import { BackendError, Tensor, allocArray, sizeOf, stridesOf, type AnyTypedArray } from "@attn/core";
+import { wasmElementwiseFor } from "../elementwise/wasm.js";
 import { inferOutputs, inputName, type Kernel } from "../kernel.js";
 import { broadcastStrides, coalesce, forEachRow, innerOf, sameShape } from "../util/strided.js";
 
@@ -167,6 +168,11 @@ function binaryKernel(name: string, pick: (dtype: string) => BinFn): Kernel {
     const a = inputs[0]!;
     const b = inputs[1]!;
     const o = outputs[0];
+    if (name === "add" && a.dtype === "float32" && sameShape(a.shape, o.shape) && sameShape(b.shape, o.shape)) {
+      // A float32 add of equal shapes on a wasm kernel path: the same sums in WebAssembly.
+      const sum = wasmElementwiseFor(ctx, a.size)?.add(a.data as Float32Array, b.data as Float32Array);
+      if (sum) return [new Tensor("float32", o.shape, sum)];
+    }
     const out = allocArray(o.dtype, sizeOf(o.shape));
     if (a.dtype === "float32" && o.dtype === "float32" && (FLOAT_OPS as readonly string[]).includes(name)) {
       broadcastFloat(name as FloatOp, a, b, o.shape, out as Float32Array);

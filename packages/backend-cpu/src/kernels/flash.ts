@@ -1,7 +1,7 @@
 import type { Tensor } from "@attn/core";
 import { wasmFlash, type FlashProblem } from "../flash/wasm.js";
 import type { FlashKernel } from "../gemm/types.js";
-import type { KernelContext } from "../kernel.js";
+import type { InputType, KernelContext } from "../kernel.js";
 import { maskLayout } from "./mask.js";
 
 /** The attributes of attention / attention_grad the fused kernel reads. */
@@ -25,8 +25,8 @@ export function flashFor(ctx: KernelContext): FlashKernel | null {
  * mask: a key-padding mask (or any mask constant along the query axis) becomes one byte per key and head,
  * any other mask one byte per query and key (read through core's broadcasting rules, as the JS kernel).
  */
-export function flashProblem(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, a: FlashAttrs): FlashProblem {
-  const r = q.rank;
+export function flashProblem(q: InputType, k: InputType, v: InputType, mask: Tensor | null, a: FlashAttrs): FlashProblem {
+  const r = q.shape.length;
   const Tq = q.shape[r - 2];
   const D = q.shape[r - 1];
   const Tk = k.shape[r - 2];

@@ -1,55 +1,71 @@
 import { Tensor, sizeOf, stridesOf } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
+import { swapShape } from "../util/axis-swap.js";
 
 /**
  * Batched matmul with NumPy semantics: batch dims broadcast; a rank-1 `a` is a row vector and a rank-1 `b`
  * a column vector, and that dim is dropped from the result. Every product runs on the kernel path's GEMM
  * (`ctx.gemm`): the JS one accumulates in double, the WebAssembly SIMD one in float32.
  */
-export const matmulKernel: Kernel = (inputs, attrs, ctx) => {
-  const { outputs } = inferOutputs(ctx, inputs, attrs);
-  const a = inputs[0]!;
-  const b = inputs[1]!;
-  const as = a.rank === 1 ? [1, a.shape[0]] : [...a.shape];
-  const bs = b.rank === 1 ? [b.shape[0], 1] : [...b.shape];
-  const M = as[as.length - 2];
-  const K = as[as.length - 1];
-  const N = bs[bs.length - 1];
-  const aBatch = as.slice(0, -2);
-  const bBatch = bs.slice(0, -2);
-  const rank = Math.max(aBatch.length, bBatch.length);
-  const batch: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = i < rank - aBatch.length ? 1 : aBatch[i - (rank - aBatch.length)];
-    const db = i < rank - bBatch.length ? 1 : bBatch[i - (rank - bBatch.length)];
-    batch.push(da === 1 ? db : da);
-  }
-  const nb = sizeOf(batch);
-  const aStr = batchStrides(aBatch, batch, M * K);
-  const bStr = batchStrides(bBatch, batch, K * N);
-  // Each product's operand offsets, walking the broadcast batch index like an odometer.
-  const aOff = new Float64Array(nb);
-  const bOff = new Float64Array(nb);
-  const idx = new Int32Array(rank);
-  let ao = 0;
-  let bo = 0;
-  for (let t = 0; t < nb; t++) {
-    aOff[t] = ao;
-    bOff[t] = bo;
-    for (let d = rank - 1; d >= 0; d--) {
-      ao += aStr[d];
-      bo += bStr[d];
-      if (++idx[d] < batch[d]) break;
-      ao -= aStr[d] * batch[d];
-      bo -= bStr[d] * batch[d];
-      idx[d] = 0;
+export const matmulKernel: Kernel = matmulKernelFor(false, false);
+
+/**
+ * matmul whose `a` (`transA`) or `b` (`transB`) arrives with its last two axes swapped: the kernel a
+ * transpose feeding matmul folds into (plan/fold-transposes.ts). The GEMM reads the stored operand through
+ * strides, so the products are the same, bit for bit, as those of the transposed copy. A swapped operand
+ * has rank ≥ 2.
+ */
+export function matmulKernelFor(transA: boolean, transB: boolean): Kernel {
+  return (inputs, attrs, ctx) => {
+    const a = inputs[0]!;
+    const b = inputs[1]!;
+    // The operands' logical shapes (what the op sees); only shapes are read from them here.
+    const as = a.rank === 1 ? [1, a.shape[0]] : transA ? swapShape(a.shape, "matrix") : [...a.shape];
+    const bs = b.rank === 1 ? [b.shape[0], 1] : transB ? swapShape(b.shape, "matrix") : [...b.shape];
+    const { outputs } = inferOutputs(ctx, [transA ? { dtype: a.dtype, shape: as } : a, transB ? { dtype: b.dtype, shape: bs } : b], attrs);
+    const M = as[as.length - 2];
+    const K = as[as.length - 1];
+    const N = bs[bs.length - 1];
+    const aBatch = as.slice(0, -2);
+    const bBatch = bs.slice(0, -2);
+    const rank = Math.max(aBatch.length, bBatch.length);
+    const batch: number[] = [];
+    for (let i = 0; i < rank; i++) {
+      const da = i < rank - aBatch.length ? 1 : aBatch[i - (rank - aBatch.length)];
+      const db = i < rank - bBatch.length ? 1 : bBatch[i - (rank - bBatch.length)];
+      batch.push(da === 1 ? db : da);
     }
-  }
-  const out = ctx.gemm.gemm({
-    M, N, K, a: a.data as Float32Array, rsa: K, csa: 1, b: b.data as Float32Array, rsb: N, csb: 1, count: nb, aOff, bOff,
-  });
-  return [new Tensor("float32", outputs[0].shape, out)];
-};
+    const nb = sizeOf(batch);
+    const aStr = batchStrides(aBatch, batch, M * K);
+    const bStr = batchStrides(bBatch, batch, K * N);
+    // Each product's operand offsets, walking the broadcast batch index like an odometer.
+    const aOff = new Float64Array(nb);
+    const bOff = new Float64Array(nb);
+    const idx = new Int32Array(rank);
+    let ao = 0;
+    let bo = 0;
+    for (let t = 0; t < nb; t++) {
+      aOff[t] = ao;
+      bOff[t] = bo;
+      for (let d = rank - 1; d >= 0; d--) {
+        ao += aStr[d];
+        bo += bStr[d];
+        if (++idx[d] < batch[d]) break;
+        ao -= aStr[d] * batch[d];
+        bo -= bStr[d] * batch[d];
+        idx[d] = 0;
+      }
+    }
+    // A stored transposed is [K, M] row-major: element (i, k) at k·M + i (likewise B as [N, K]).
+    const out = ctx.gemm.gemm({
+      M, N, K,
+      a: a.data as Float32Array, rsa: transA ? 1 : K, csa: transA ? M : 1,
+      b: b.data as Float32Array, rsb: transB ? 1 : N, csb: transB ? K : 1,
+      count: nb, aOff, bOff,
+    });
+    return [new Tensor("float32", outputs[0].shape, out)];
+  };
+}
 
 /** Strides (in elements) of an operand's batch dims over the broadcast batch shape; 0 where broadcast. */
 function batchStrides(own: readonly number[], batch: readonly number[], matSize: number): number[] {

@@ -1,4 +1,5 @@
 import { Tensor, sizeOf, stridesOf } from "@attn/core";
+import { wasmElementwiseFor } from "../elementwise/wasm.js";
 import { inferOutputs, type Kernel } from "../kernel.js";
 import { coalesce, innerOf, normAxis } from "../util/strided.js";
 
@@ -18,10 +19,14 @@ function reduceKernel(mode: Mode): Kernel {
     const kept = x.shape.map((d, i) => (red.has(i) ? 1 : d));
     const outSt = stridesOf(kept).map((s, i) => (red.has(i) ? 0 : s));
     const count = sizeOf(x.shape.filter((_, i) => red.has(i)));
-    const acc = new Float64Array(sizeOf(kept));
+    const c = coalesce(x.shape, [stridesOf(x.shape), outSt]);
+    // A sum over leading axes (a bias gradient: [rows, cols] → [cols]) on a wasm kernel path: the same
+    // column sums, in the same order, in WebAssembly.
+    const columns = mode !== "max" && c.shape.length === 2 && c.strides[1][0] === 0 && c.strides[1][1] === 1;
+    const wasm = columns ? wasmElementwiseFor(ctx, x.size)?.columnSums(xd, c.shape[0], c.shape[1]) : null;
+    const acc = wasm ?? new Float64Array(sizeOf(kept));
     if (mode === "max") acc.fill(-Infinity);
-    if (x.size > 0) {
-      const c = coalesce(x.shape, [stridesOf(x.shape), outSt]);
+    if (x.size > 0 && !wasm) {
       const dims = c.shape;
       const [sti, sto] = c.strides;
       const r = dims.length;

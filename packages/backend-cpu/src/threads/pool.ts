@@ -2,7 +2,7 @@ import { BackendError } from "@attn/core";
 import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
 import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
 import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
-import { CTL, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
+import { CTL, FLASH_BITS, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
 interface Memory {
   readonly buffer: ArrayBuffer;
@@ -392,7 +392,7 @@ export class ThreadPool {
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
     if (!st) return undefined;
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false) > FLASH_MAX_BYTES) return null;
+    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
     st.f32.set(v, vAt);
@@ -431,7 +431,7 @@ export class ThreadPool {
     if (top * 4 > MAX_ARENA) return undefined;
     const st = this.prepare(top * 4);
     if (!st) return undefined;
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true) > FLASH_MAX_BYTES) return null;
+    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     st.f32.set(q, qAt);
     st.f32.set(k, kAt);
     st.f32.set(v, vAt);
@@ -464,6 +464,11 @@ export class ThreadPool {
     q[P.Q] = qAt;
     q[P.KK] = kAt;
     q[P.V] = vAt;
+    // The operands lie in the arena as the caller laid them out; the workers read (and write) through it.
+    q[P.PER_GROUP] = p.layout?.perGroup ?? 1;
+    let bits = 0;
+    for (const [name, bit] of Object.entries(FLASH_BITS)) if (p.layout?.interleaved[name as keyof typeof FLASH_BITS]) bits |= bit;
+    q[P.INTERLEAVED] = bits;
     if (p.maskBytes > 0 && p.fillMask) {
       for (let h = 0; h < p.heads; h++) p.fillMask(h, st.u8.subarray(mAt * 4 + h * p.maskBytes, mAt * 4 + (h + 1) * p.maskBytes));
     }

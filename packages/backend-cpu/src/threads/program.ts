@@ -36,10 +36,15 @@ export const P = {
   // attention
   TQ: 2, TK: 3, D: 4, DV: 5, SCALE: 6, CAUSAL: 7, WINDOW: 8, MASK_BYTES: 9, MASK_ROW: 10, MASK: 11, Q: 12, KK: 13,
   V: 14, DO: 15, OUT: 16, W: 17, LSE: 18, QSPLIT: 19, DQ: 20, DK: 21, DVV: 22,
+  // the operands' head layout (flash/layout.ts): heads per group, and a bit per interleaved operand (FLASH_BITS)
+  PER_GROUP: 23, INTERLEAVED: 24,
   // fault (tests)
   FAULT_CHUNK: 2, FAULT_WORKERS_ONLY: 3,
   SIZE: 32,
 } as const;
+
+/** The bit of each flash operand in `params[P.INTERLEAVED]` (set: the operand is stored [..., T, H, W]). */
+export const FLASH_BITS = { q: 1, k: 2, v: 4, out: 8, dOut: 16, dq: 32, dk: 64, dv: 128 } as const;
 
 /** What a thread is given. */
 export interface ThreadInit {
@@ -61,8 +66,8 @@ export interface ThreadRunner {
   chunk(idx: number): void;
   /** Claims and runs chunks of the current job until none is left; true when the job's chunks are all claimed. */
   drain(onError: (e: unknown) => void): void;
-  /** Bytes of wasm memory a flash call of this shape needs on one thread (configure + workBytes). */
-  flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean): number;
+  /** Bytes of wasm memory a flash call of this shape (groups of `perGroup` heads) needs on one thread (configure + workBytes). */
+  flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean, perGroup: number): number;
   /** The worker loop: waits for jobs (blocking in `Atomics.wait`) and runs chunks until the stop flag is set. */
   serve(): void;
 }
@@ -88,6 +93,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   interface FlashX {
     readonly memory: Mem;
     configure(tq: number, tk: number, d: number, dv: number, scale: number, causal: number, window: number, mask: number, maskRow: number): void;
+    rowStrides(q: number, k: number, v: number, o: number, dO: number, dq: number, dk: number, dv: number): void;
     workBytes(backward: number): number;
     heapBase(): number;
     forwardRange(q: number, k: number, v: number, out: number, w: number, lse: number, work: number, b0: number, b1: number): void;
@@ -192,12 +198,35 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     fx.configure(prm[2], Tk, prm[4], prm[5], prm[6], prm[7], prm[8], maskBytes > 0 ? maskAt : 0, prm[10]);
   }
 
-  function flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean): number {
+  function flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean, perGroup: number): number {
     fx.configure(Tq, Tk, D, Dv, 1, 0, -1, maskBytes > 0 ? 64 : 0, maskBytes > Tk ? Tk : 0);
+    const G = perGroup;
     const floats = backward
-      ? [Tq * D, Tk * D, Tk * Dv, Tq * Dv, Tq * D, Tk * D, Tk * Dv]
-      : [Tq * D, Tk * D, Tk * Dv, Tq * Dv, weights ? Tq * Tk : 0, Tq];
+      ? [G * Tq * D, G * Tk * D, G * Tk * Dv, G * Tq * Dv, G * Tq * D, G * Tk * D, G * Tk * Dv]
+      : [G * Tq * D, G * Tk * D, G * Tk * Dv, G * Tq * Dv, weights ? Tq * Tk : 0, Tq];
     return flashLayout(floats, maskBytes, backward).top;
+  }
+
+  /**
+   * One flash operand's strides (floats) within its group of `G` heads (flash/layout.ts, repeated here):
+   * dense [G, T, W] or, when its bit is set in params[P.INTERLEAVED], interleaved [T, G, W].
+   */
+  function strides(bit: number, T: number, W: number): { group: number; head: number; row: number } {
+    const G = prm[23];
+    return (prm[24] & bit) !== 0 ? { group: G * T * W, head: W, row: G * W } : { group: G * T * W, head: T * W, row: W };
+  }
+
+  /** Copies `rows` rows of `width` floats, both sides `ld` floats apart (one `set` when the rows are dense). */
+  function copyRows(src: Float32Array, s0: number, dst: Float32Array, d0: number, rows: number, width: number, ld: number): void {
+    if (ld === width) {
+      dst.set(src.subarray(s0, s0 + rows * width), d0);
+      return;
+    }
+    for (let i = 0; i < rows; i++) {
+      const s = s0 + i * ld;
+      const d = d0 + i * ld;
+      for (let c = 0; c < width; c++) dst[d + c] = src[s + c];
+    }
   }
 
   function loadMask(h: number, maskAt: number): void {
@@ -205,8 +234,10 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     if (mb > 0) new Uint8Array(fx.memory.buffer).set(au8.subarray(prm[11] + h * mb, prm[11] + (h + 1) * mb), maskAt);
   }
 
+  // A head's chunk copies its whole group of every input (contiguous in any layout) into this thread's
+  // instance, runs the head there through row strides, and copies back only its own rows of each result.
   function forwardChunk(idx: number): void {
-    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], qs = prm[19];
+    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], qs = prm[19], G = prm[23];
     const q = prm[12], k = prm[13], v = prm[14], out = prm[16], w = prm[17], lse = prm[18];
     const h = Math.floor(idx / qs);
     const part = idx - h * qs;
@@ -216,40 +247,53 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     if (b1 <= b0) return;
     const r0 = b0 * BQ;
     const r1 = Math.min(Tq, b1 * BQ);
+    const g = Math.floor(h / G);
+    const j = h - g * G;
+    const sq = strides(1, Tq, D), sk = strides(2, Tk, D), sv = strides(4, Tk, Dv), so = strides(8, Tq, Dv);
     fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0); // workBytes depends on the sizes only
-    const lay = flashLayout([Tq * D, Tk * D, Tk * Dv, Tq * Dv, w >= 0 ? Tq * Tk : 0, Tq], prm[9], false);
+    const lay = flashLayout([sq.group, sk.group, sv.group, so.group, w >= 0 ? Tq * Tk : 0, Tq], prm[9], false);
     grow(fx.memory, lay.top);
     const [qAt, kAt, vAt, oAt, wAt, lAt] = lay.at;
     configure(lay.maskAt);
+    fx.rowStrides(sq.row, sk.row, sv.row, so.row, Dv, D, D, Dv);
     loadMask(h, lay.maskAt);
     const f = new Float32Array(fx.memory.buffer);
-    f.set(af32.subarray(q + h * Tq * D, q + (h + 1) * Tq * D), qAt >> 2);
-    f.set(af32.subarray(k + h * Tk * D, k + (h + 1) * Tk * D), kAt >> 2);
-    f.set(af32.subarray(v + h * Tk * Dv, v + (h + 1) * Tk * Dv), vAt >> 2);
-    fx.forwardRange(qAt, kAt, vAt, oAt, wAt, lAt, lay.work, b0, b1);
-    af32.set(f.subarray((oAt >> 2) + r0 * Dv, (oAt >> 2) + r1 * Dv), out + h * Tq * Dv + r0 * Dv);
+    f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
+    f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
+    f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
+    fx.forwardRange(qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, oAt + 4 * j * so.head, wAt, lAt, lay.work, b0, b1);
+    const o0 = j * so.head + r0 * so.row;
+    copyRows(f, (oAt >> 2) + o0, af32, out + g * so.group + o0, r1 - r0, Dv, so.row);
     if (w >= 0) af32.set(f.subarray((wAt >> 2) + r0 * Tk, (wAt >> 2) + r1 * Tk), w + h * Tq * Tk + r0 * Tk);
     if (lse >= 0) af32.set(f.subarray((lAt >> 2) + r0, (lAt >> 2) + r1), lse + h * Tq + r0);
   }
 
   function backwardChunk(h: number): void {
-    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5];
+    const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], G = prm[23];
     const q = prm[12], k = prm[13], v = prm[14], dO = prm[15], dq = prm[20], dk = prm[21], dv = prm[22];
+    const g = Math.floor(h / G);
+    const j = h - g * G;
+    const sq = strides(1, Tq, D), sk = strides(2, Tk, D), sv = strides(4, Tk, Dv), sg = strides(16, Tq, Dv);
+    const sdq = strides(32, Tq, D), sdk = strides(64, Tk, D), sdv = strides(128, Tk, Dv);
     fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0);
-    const lay = flashLayout([Tq * D, Tk * D, Tk * Dv, Tq * Dv, Tq * D, Tk * D, Tk * Dv], prm[9], true);
+    const lay = flashLayout([sq.group, sk.group, sv.group, sg.group, sdq.group, sdk.group, sdv.group], prm[9], true);
     grow(fx.memory, lay.top);
     const [qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt] = lay.at;
     configure(lay.maskAt);
+    fx.rowStrides(sq.row, sk.row, sv.row, Dv, sg.row, sdq.row, sdk.row, sdv.row);
     loadMask(h, lay.maskAt);
     const f = new Float32Array(fx.memory.buffer);
-    f.set(af32.subarray(q + h * Tq * D, q + (h + 1) * Tq * D), qAt >> 2);
-    f.set(af32.subarray(k + h * Tk * D, k + (h + 1) * Tk * D), kAt >> 2);
-    f.set(af32.subarray(v + h * Tk * Dv, v + (h + 1) * Tk * Dv), vAt >> 2);
-    f.set(af32.subarray(dO + h * Tq * Dv, dO + (h + 1) * Tq * Dv), gAt >> 2);
-    fx.backward(qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt, lay.work);
-    af32.set(f.subarray(dqAt >> 2, (dqAt >> 2) + Tq * D), dq + h * Tq * D);
-    af32.set(f.subarray(dkAt >> 2, (dkAt >> 2) + Tk * D), dk + h * Tk * D);
-    af32.set(f.subarray(dvAt >> 2, (dvAt >> 2) + Tk * Dv), dv + h * Tk * Dv);
+    f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
+    f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
+    f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
+    f.set(af32.subarray(dO + g * sg.group, dO + (g + 1) * sg.group), gAt >> 2);
+    fx.backward(
+      qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, gAt + 4 * j * sg.head,
+      dqAt + 4 * j * sdq.head, dkAt + 4 * j * sdk.head, dvAt + 4 * j * sdv.head, lay.work,
+    );
+    copyRows(f, (dqAt >> 2) + j * sdq.head, af32, dq + g * sdq.group + j * sdq.head, Tq, D, sdq.row);
+    copyRows(f, (dkAt >> 2) + j * sdk.head, af32, dk + g * sdk.group + j * sdk.head, Tk, D, sdk.row);
+    copyRows(f, (dvAt >> 2) + j * sdv.head, af32, dv + g * sdv.group + j * sdv.head, Tk, Dv, sdv.row);
   }
 
   function chunk(idx: number): void {

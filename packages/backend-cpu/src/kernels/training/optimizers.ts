@@ -1,4 +1,5 @@
 import { BackendError, Tensor } from "@attn/core";
+import { wasmElementwiseFor } from "../../elementwise/wasm.js";
 import { inferOutputs, inputName, type Kernel, type KernelContext } from "../../kernel.js";
 
 /**
@@ -108,10 +109,6 @@ export const adamUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const bc2Sqrt = Math.sqrt(1 - a.beta2 ** t);
   const stepSize = lr / bc1;
   const decay = a.decoupled ? 1 - lr * a.weight_decay : 1;
-  const outP = new Float32Array(n);
-  const outM = new Float32Array(n);
-  const outV = new Float32Array(n);
-  const outMax = maxIn ? new Float32Array(n) : null;
   // Attributes in locals: the loop then reads no object properties.
   const beta1 = a.beta1;
   const beta2 = a.beta2;
@@ -119,7 +116,15 @@ export const adamUpdateKernel: Kernel = (inputs, attrs, ctx) => {
   const wd = a.weight_decay;
   const decoupled = a.decoupled;
   const sign = a.maximize ? -1 : 1;
-  if (!decoupled && wd === 0 && !outMax) {
+  const plain = !decoupled && wd === 0 && !maxIn;
+  // On a wasm kernel path, plain Adam runs the same loop in WebAssembly (same results, bit for bit).
+  const wasm = plain ? wasmElementwiseFor(ctx, n)?.adam(p, g, m0, v0, { beta1, beta2, stepSize, bc2Sqrt, eps, sign }) : null;
+  if (wasm) return wasm.map((d, i) => new Tensor("float32", outputs[i].shape, d));
+  const outP = new Float32Array(n);
+  const outM = new Float32Array(n);
+  const outV = new Float32Array(n);
+  const outMax = maxIn ? new Float32Array(n) : null;
+  if (plain) {
     // The common case (plain Adam): one fused loop, the same arithmetic as the general one below.
     for (let i = 0; i < n; i++) {
       const gi = sign * g[i];
