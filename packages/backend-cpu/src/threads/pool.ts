@@ -69,6 +69,13 @@ export function defaultThreads(): number {
  * on the calling thread's single-threaded kernels (a job costs some 10–50 µs of hand-off and wake-up).
  */
 export const MIN_PARALLEL_FLOPS = 2 ** 23;
+/** The attention operands a job copies into the arena after publishing: `[source, arena offset]`, each `groups` equal head groups. */
+interface Loader {
+  readonly groups: number;
+  readonly parts: readonly (readonly [Float32Array, number])[];
+}
+/** ctl[LOADED] of a job that copies nothing after publishing. */
+const ALL_LOADED = 0x7fffffff;
 /** How long the calling thread polls for the workers' last chunks before it sleeps (ms). */
 const WAIT_SPIN_MS = 0.5;
 /** The most chunks one job may have (the claim word holds a 16-bit index). */
@@ -250,16 +257,19 @@ export class ThreadPool {
   }
 
   /** Publishes the job in `params` as `n` chunks, runs a share here, waits for the rest; rethrows failures. */
-  private exec(st: State, kind: number, n: number): void {
+  private exec(st: State, kind: number, n: number, load?: Loader): void {
     const ctl = st.ctl;
     st.params[P.KIND] = kind;
     this.gen = (this.gen + 1) & 0x7fff;
     Atomics.store(ctl, CTL.DONE, 0);
     Atomics.store(ctl, CTL.ERR, 0);
     Atomics.store(ctl, CTL.ERR_LEN, 0);
+    Atomics.store(ctl, CTL.LOADED, load ? 0 : ALL_LOADED);
     Atomics.store(ctl, CTL.N, n);
     Atomics.store(ctl, CTL.CLAIM, this.gen << 16);
     if (st.workers.slots.length > 0) Atomics.notify(ctl, CTL.CLAIM);
+    // Operands are copied in after the job is out, so the workers start on the first groups meanwhile.
+    if (load) this.load(st, load);
     let mine: unknown = undefined;
     let failed = false;
     st.runner.drain((e) => {
@@ -281,6 +291,22 @@ export class ThreadPool {
     const len = Atomics.load(ctl, CTL.ERR_LEN);
     const why = len > 0 ? String.fromCharCode(...st.errText.subarray(0, len)) : "unknown error";
     throw new BackendError(`wasm-simd-threads: a worker thread failed: ${why}`);
+  }
+
+  /** Copies `load`'s operands into the arena group by group, counting the groups done in ctl[LOADED]. */
+  private load(st: State, load: Loader): void {
+    const { groups, parts } = load;
+    // At most ~16 announcements per job: each is an Atomics.notify.
+    const step = Math.max(1, Math.ceil(groups / 16));
+    for (let g0 = 0; g0 < groups; g0 += step) {
+      const g1 = Math.min(groups, g0 + step);
+      for (const [src, at] of parts) {
+        const size = src.length / groups;
+        st.f32.set(src.subarray(g0 * size, g1 * size), at + g0 * size);
+      }
+      Atomics.store(st.ctl, CTL.LOADED, g1);
+      Atomics.notify(st.ctl, CTL.LOADED);
+    }
   }
 
   /** Test hook: a job of `chunks` chunks where chunk `at` throws (on a worker only, when `workersOnly`). */
@@ -393,15 +419,12 @@ export class ThreadPool {
     const st = this.prepare(top * 4);
     if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
-    st.f32.set(q, qAt);
-    st.f32.set(k, kAt);
-    st.f32.set(v, vAt);
     this.attentionParams(st, p, mAt, qAt, kAt, vAt);
     st.params[P.OUT] = oAt;
     st.params[P.W] = wAt;
     st.params[P.LSE] = lAt;
     st.params[P.QSPLIT] = qs;
-    this.exec(st, JOB.ATT_FWD, chunks);
+    this.exec(st, JOB.ATT_FWD, chunks, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt]] });
     const out = st.f32.slice(oAt, oAt + heads * Tq * Dv);
     const w = weights ? st.f32.slice(wAt, wAt + heads * Tq * Tk) : null;
     if (lse) lse.set(st.f32.subarray(lAt, lAt + heads * Tq));
@@ -432,16 +455,12 @@ export class ThreadPool {
     const st = this.prepare(top * 4);
     if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
-    st.f32.set(q, qAt);
-    st.f32.set(k, kAt);
-    st.f32.set(v, vAt);
-    st.f32.set(dOut, gAt);
     this.attentionParams(st, p, mAt, qAt, kAt, vAt);
     st.params[P.DO] = gAt;
     st.params[P.DQ] = dqAt;
     st.params[P.DK] = dkAt;
     st.params[P.DVV] = dvAt;
-    this.exec(st, JOB.ATT_BWD, heads);
+    this.exec(st, JOB.ATT_BWD, heads, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt], [dOut, gAt]] });
     return {
       dq: st.f32.slice(dqAt, dqAt + heads * Tq * D),
       dk: st.f32.slice(dkAt, dkAt + heads * Tk * D),

@@ -23,7 +23,7 @@
  */
 
 /** The layout of the control block and of the job parameters (mirrored as constants in pool.ts). */
-export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, ARENA: 4, STOP: 5, WORKER_CHUNKS: 6, READY: 7, ERR_LEN: 8, SIZE: 16 } as const;
+export const CTL = { CLAIM: 0, N: 1, DONE: 2, ERR: 3, ARENA: 4, STOP: 5, WORKER_CHUNKS: 6, READY: 7, ERR_LEN: 8, LOADED: 9, SIZE: 16 } as const;
 /** Job kinds. */
 export const JOB = { GEMM: 1, ATT_FWD: 2, ATT_BWD: 3, FAULT: 9 } as const;
 /** Slots of `params`. */
@@ -74,7 +74,7 @@ export interface ThreadRunner {
 
 export function threadProgram(init: ThreadInit): ThreadRunner {
   // Constants repeated here on purpose: this function's text is all a worker gets.
-  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, ARENA = 4, STOP = 5, WORKER_CHUNKS = 6, READY = 7, ERR_LEN = 8;
+  const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, ARENA = 4, STOP = 5, WORKER_CHUNKS = 6, READY = 7, ERR_LEN = 8, LOADED = 9;
   const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
   const PAGE = 65536;
   const BQ = 64;
@@ -257,6 +257,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     configure(lay.maskAt);
     fx.rowStrides(sq.row, sk.row, sv.row, so.row, Dv, D, D, Dv);
     loadMask(h, lay.maskAt);
+    loaded(g + 1);
     const f = new Float32Array(fx.memory.buffer);
     f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
     f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
@@ -282,6 +283,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     configure(lay.maskAt);
     fx.rowStrides(sq.row, sk.row, sv.row, Dv, sg.row, sdq.row, sdk.row, sdv.row);
     loadMask(h, lay.maskAt);
+    loaded(g + 1);
     const f = new Float32Array(fx.memory.buffer);
     f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
     f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
@@ -294,6 +296,19 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     copyRows(f, (dqAt >> 2) + j * sdq.head, af32, dq + g * sdq.group + j * sdq.head, Tq, D, sdq.row);
     copyRows(f, (dkAt >> 2) + j * sdk.head, af32, dk + g * sdk.group + j * sdk.head, Tk, D, sdk.row);
     copyRows(f, (dvAt >> 2) + j * sdv.head, af32, dv + g * sdv.group + j * sdv.head, Tk, Dv, sdv.row);
+  }
+
+  /**
+   * Waits until the calling thread has copied the first `groups` head groups of the attention operands
+   * into the arena: it publishes an attention job first and copies group by group while the workers start
+   * (`ctl[LOADED]` counts the groups copied; other jobs set it to its maximum). Only workers ever wait here.
+   */
+  function loaded(groups: number): void {
+    for (let spins = 0; ; spins++) {
+      const l = Atomics.load(ctl, LOADED);
+      if (l >= groups) return;
+      if (spins > 1000) Atomics.wait(ctl, LOADED, l, 1);
+    }
   }
 
   function chunk(idx: number): void {
