@@ -1,16 +1,6 @@
 import type { KernelContext } from "../kernel.js";
+import { compileModule, decodeModule, instantiate, type WasmMemory } from "../util/wasm-api.js";
 import { ELEMENTWISE_WASM } from "../wasm/elementwise.js";
-
-// The few WebAssembly JS API members used here, typed locally (as in gemm/wasm.ts: no DOM lib).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-const host = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: string) => string };
 
 /** The exports of assembly/elementwise.ts. */
 interface ElementwiseExports {
@@ -55,17 +45,8 @@ export class WasmElementwise {
   private f64: Float64Array;
 
   constructor() {
-    const wa = host.WebAssembly;
-    if (!wa) throw new Error("wasm elementwise: this runtime has no WebAssembly");
-    if (!module) {
-      if (!host.atob) throw new Error("wasm elementwise: this runtime has no atob to decode the module");
-      const s = host.atob(ELEMENTWISE_WASM);
-      const bytes = new Uint8Array(s.length);
-      for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-      module = new wa.Module(bytes);
-    }
-    const instance = new wa.Instance(module, { env: { abort: () => { throw new Error("wasm elementwise: abort"); } } });
-    this.x = instance.exports as unknown as ElementwiseExports;
+    module ??= compileModule("wasm elementwise", decodeModule("wasm elementwise", ELEMENTWISE_WASM));
+    this.x = instantiate("wasm elementwise", module) as ElementwiseExports;
     this.base = this.x.heapBase();
     this.f32 = new Float32Array(this.x.memory.buffer);
     this.f64 = new Float64Array(this.x.memory.buffer);

@@ -1,17 +1,7 @@
 import type { FlashKernel } from "../gemm/types.js";
+import { compileModule, decodeModule, instantiate, type WasmMemory } from "../util/wasm-api.js";
 import { ATTENTION_WASM } from "../wasm/attention.js";
 import { DENSE_LAYOUT, headStrides, type FlashLayout } from "./layout.js";
-
-// The few WebAssembly JS API members used here, typed locally (as in gemm/wasm.ts: no DOM lib).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-const host = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: string) => string };
 
 /** The exports of assembly/attention.ts. */
 interface FlashExports {
@@ -52,13 +42,7 @@ export interface FlashProblem {
 let bytes: Uint8Array | null = null;
 /** The module's bytes, decoded from the generated base64 once. */
 export function flashWasmBytes(): Uint8Array {
-  if (!bytes) {
-    if (!host.atob) throw new Error("wasm attention: this runtime has no atob to decode the module");
-    const s = host.atob(ATTENTION_WASM);
-    bytes = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  }
-  return bytes;
+  return (bytes ??= decodeModule("wasm attention", ATTENTION_WASM));
 }
 let module: object | null = null;
 
@@ -77,13 +61,8 @@ export class WasmFlash implements FlashKernel {
   private u8: Uint8Array;
 
   constructor() {
-    const wa = host.WebAssembly;
-    if (!wa) throw new Error("wasm attention: this runtime has no WebAssembly");
-    module ??= new wa.Module(flashWasmBytes());
-    const instance = new wa.Instance(module, {
-      env: { abort: () => { throw new Error("wasm attention: abort"); } },
-    });
-    this.x = instance.exports as unknown as FlashExports;
+    module ??= compileModule("wasm attention", flashWasmBytes());
+    this.x = instantiate("wasm attention", module) as FlashExports;
     this.base = this.x.heapBase();
     this.f32 = new Float32Array(this.x.memory.buffer);
     this.u8 = new Uint8Array(this.x.memory.buffer);

@@ -1,19 +1,7 @@
+import { compileModule, decodeModule, instantiate, webAssembly, type WasmMemory } from "../util/wasm-api.js";
 import { GEMM_WASM } from "../wasm/gemm.js";
 import { jsGemm } from "./js.js";
 import type { Gemm, GemmArgs } from "./types.js";
-
-// The few WebAssembly JS API members used here, typed locally: the package compiles against ES2022 and
-// @types/node, neither of which declares the `WebAssembly` global, and must not depend on the DOM lib.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-const host = globalThis as unknown as { WebAssembly?: WasmApi; atob?: (s: string) => string };
 
 /** The exports of assembly/gemm.ts. */
 interface GemmExports {
@@ -34,13 +22,7 @@ const MAX_BYTES = 2 ** 31;
 let bytes: Uint8Array | null = null;
 /** The module's bytes, decoded from the generated base64 once (`atob` exists in browsers and Node ≥ 16). */
 export function gemmWasmBytes(): Uint8Array {
-  if (!bytes) {
-    if (!host.atob) throw new Error("wasm gemm: this runtime has no atob to decode the module");
-    const s = host.atob(GEMM_WASM);
-    bytes = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  }
-  return bytes;
+  return (bytes ??= decodeModule("wasm gemm", GEMM_WASM));
 }
 
 let simd: boolean | undefined;
@@ -48,7 +30,7 @@ let simd: boolean | undefined;
 export function wasmSimdSupported(): boolean {
   if (simd === undefined) {
     try {
-      simd = host.WebAssembly !== undefined && host.WebAssembly.validate(gemmWasmBytes());
+      simd = webAssembly()?.validate(gemmWasmBytes()) ?? false;
     } catch {
       simd = false;
     }
@@ -70,13 +52,8 @@ export class WasmGemm implements Gemm {
   private f32: Float32Array;
 
   constructor() {
-    const wa = host.WebAssembly;
-    if (!wa) throw new Error("wasm gemm: this runtime has no WebAssembly");
-    module ??= new wa.Module(gemmWasmBytes());
-    const instance = new wa.Instance(module, {
-      env: { abort: () => { throw new Error("wasm gemm: abort"); } },
-    });
-    this.x = instance.exports as unknown as GemmExports;
+    module ??= compileModule("wasm gemm", gemmWasmBytes());
+    this.x = instantiate("wasm gemm", module) as GemmExports;
     this.base = this.x.heapBase();
     this.f32 = new Float32Array(this.x.memory.buffer);
   }

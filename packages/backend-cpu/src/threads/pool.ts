@@ -1,18 +1,10 @@
 import { BackendError } from "@attn/core";
 import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
 import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
+import { webAssembly, type WasmMemory } from "../util/wasm-api.js";
 import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
 import { CTL, FLASH_BITS, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
-interface Memory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface Wa {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => Memory;
-}
-const host = globalThis as unknown as { WebAssembly?: Wa };
 
 /**
  * Whether the calling thread may block in `Atomics.wait` (Node: any thread; browsers: workers only); null
@@ -88,7 +80,7 @@ const ERR_TEXT = 1024;
 
 let modules: { gemm: object; flash: object } | null = null;
 function wasmModules(): { gemm: object; flash: object } {
-  const wa = host.WebAssembly;
+  const wa = webAssembly();
   if (!wa) throw new BackendError("wasm-simd-threads: this runtime has no WebAssembly");
   return (modules ??= { gemm: new wa.Module(gemmWasmBytes()), flash: new wa.Module(flashWasmBytes()) });
 }
@@ -98,8 +90,8 @@ function wasmModules(): { gemm: object; flash: object } {
  * the workers (see program.ts). Its maximum is only reserved address space; where a runtime cannot reserve
  * 2 GiB (a 32-bit browser), smaller maxima are tried, and calls past the one granted run single-threaded.
  */
-function arenaMemory(bytes: number): Memory {
-  const wa = host.WebAssembly!;
+function arenaMemory(bytes: number): WasmMemory {
+  const wa = webAssembly()!;
   const initial = arenaSize(bytes, 0) / PAGE;
   let err: unknown;
   for (const maximum of [MAX_ARENA / PAGE, 2 ** 14, 2 ** 12]) {
@@ -130,7 +122,7 @@ interface State {
   readonly ctl: Int32Array;
   readonly params: Float64Array;
   readonly errText: Uint16Array;
-  readonly arena: Memory;
+  readonly arena: WasmMemory;
   f32: Float32Array;
   f64: Float64Array;
   u8: Uint8Array;
