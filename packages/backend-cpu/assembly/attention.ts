@@ -189,16 +189,54 @@ export function heapBase(): usize {
 // ---------------------------------------------------------------------------------------------------
 // packing
 
-/** src [rows][cols] (row stride `ld` floats) → blocks [ceil(rows/B)][cols][B]·mul, zero-padded rows. */
-function packT(src: usize, rows: i32, cols: i32, ld: i32, B: i32, nb: i32, dst: usize, mul: f32): void {
-  memory.fill(dst, 0, <usize>(nb * cols * B) * 4);
-  for (let i = 0; i < rows; i++) {
+/**
+ * Rows r0 ≤ i < r1 of src [rows][cols] (row stride `ld` floats) → blocks [ceil(rows/B)][cols][B]·mul; the
+ * padding rows past `rows` in the last block are zeroed when r1 = rows. r0 is a multiple of B. Four rows
+ * at a time are transposed in registers (4×4 shuffles), so packing costs a few percent of a small head's
+ * attention rather than a tenth.
+ */
+function packT(src: usize, r0: i32, r1: i32, rows: i32, cols: i32, ld: i32, B: i32, dst: usize, mul: f32): void {
+  const m = f32x4.splat(mul);
+  const c4 = cols & ~3;
+  let i = r0;
+  for (; i + 4 <= r1; i += 4) {
+    const blk = i / B;
+    const r = i - blk * B;
+    const s = src + <usize>i * <usize>ld * 4;
+    const ls = <usize>ld * 4;
+    const d0 = dst + <usize>(blk * cols * B + r) * 4;
+    const bs = <usize>B * 4;
+    for (let c = 0; c < c4; c += 4) {
+      const x0 = v128.load(s + <usize>c * 4);
+      const x1 = v128.load(s + ls + <usize>c * 4);
+      const x2 = v128.load(s + 2 * ls + <usize>c * 4);
+      const x3 = v128.load(s + 3 * ls + <usize>c * 4);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+      const d = d0 + <usize>c * bs;
+      v128.store(d, f32x4.mul(v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), m));
+      v128.store(d + bs, f32x4.mul(v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), m));
+      v128.store(d + 2 * bs, f32x4.mul(v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), m));
+      v128.store(d + 3 * bs, f32x4.mul(v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), m));
+    }
+    for (let c = c4; c < cols; c++) {
+      for (let x = 0; x < 4; x++) store<f32>(d0 + <usize>(c * B + x) * 4, load<f32>(s + <usize>x * ls + <usize>c * 4) * mul);
+    }
+  }
+  for (; i < r1; i++) {
     const blk = i / B;
     const r = i - blk * B;
     const s = src + <usize>(i * ld) * 4;
     const d0 = dst + <usize>(blk * cols * B + r) * 4;
     for (let c = 0; c < cols; c++) store<f32>(d0 + <usize>(c * B) * 4, load<f32>(s + <usize>c * 4) * mul);
   }
+  if (r1 < rows || rows % B == 0) return;
+  // zero the padding rows of the last block
+  const blk = (rows - 1) / B;
+  const r = rows - blk * B;
+  for (let c = 0; c < cols; c++) memory.fill(dst + <usize>(blk * cols * B + c * B + r) * 4, 0, <usize>(B - r) * 4);
 }
 
 /** src [rows][cols] (row stride `ld` floats) → dst [prow][ldd], zero-padded columns and rows. */
@@ -377,9 +415,11 @@ function scores(t: i32, b: i32, i0: i32, nr: i32): void {
 // ---------------------------------------------------------------------------------------------------
 // forward
 
-function prepareForward(q: usize, k: usize, v: usize): void {
-  packT(q, Tq, D, qrs, BQ, nQ, qt, scale * LOG2E);
-  packT(k, Tk, D, krs, BC, nK, kt, 1);
+/** Packs query rows r0 ≤ i < r1 and, when `packKV`, every key and value. */
+function prepareForward(q: usize, k: usize, v: usize, r0: i32, r1: i32, packKV: bool): void {
+  packT(q, r0, r1, Tq, D, qrs, BQ, qt, scale * LOG2E);
+  if (!packKV) return;
+  packT(k, 0, Tk, Tk, D, krs, BC, kt, 1);
   packRows(v, Tk, Dv, vrs, vp, nK * BC, Dvp);
 }
 
@@ -471,20 +511,23 @@ function weightsBlock(b: i32, w: usize): void {
  * receives the natural-log log-sum-exp per query (+inf for a query that sees no key).
  */
 export function forward(q: usize, k: usize, v: usize, out: usize, w: usize, lseOut: usize, work: usize): void {
-  forwardRange(q, k, v, out, w, lseOut, work, 0, nQ);
+  forwardRange(q, k, v, out, w, lseOut, work, 0, nQ, 1);
 }
 
 /**
  * `forward` for the query blocks b0 ≤ b < b1 only (blocks of 64 queries): rows 64·b0 ≤ i < min(Tq, 64·b1)
  * of out, w and lseOut are written, the others left as they are. Each query's result is the same, bit for
- * bit, as from `forward` (the worker threads split a head this way). q still holds every query of the head.
+ * bit, as from `forward` (the worker threads split a head this way). `packKV` 0: the keys and values
+ * packed by the previous call on this instance (same problem, same head, same `work`) are reused, so a
+ * thread that runs several query ranges of one head packs them once.
  */
 export function forwardRange(
-  q: usize, k: usize, v: usize, out: usize, w: usize, lseOut: usize, work: usize, b0: i32, b1: i32,
+  q: usize, k: usize, v: usize, out: usize, w: usize, lseOut: usize, work: usize, b0: i32, b1: i32, packKV: i32,
 ): void {
   layout(work, false);
-  prepareForward(q, k, v);
   b1 = min(b1, nQ);
+  if (b1 <= b0) return;
+  prepareForward(q, k, v, b0 * BQ, min(Tq, b1 * BQ), packKV != 0);
   for (let b = b0; b < b1; b++) forwardBlock(b, out, ors);
   const r0 = b0 * BQ;
   const r1 = min(Tq, b1 * BQ);
@@ -521,7 +564,7 @@ function queryHi(j: i32): i32 {
  */
 export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk: usize, dv: usize, work: usize): void {
   layout(work, true);
-  prepareForward(q, k, v);
+  prepareForward(q, k, v, 0, Tq, true);
   for (let b = 0; b < nQ; b++) forwardBlock(b, oraw, Dv);
   const tqp = nQ * BQ;
   for (let i = 0; i < tqp; i++) {
@@ -537,10 +580,10 @@ export function backward(q: usize, k: usize, v: usize, dO: usize, dq: usize, dk:
   }
   packRows(q, Tq, D, qrs, qp, tqp, Dp);
   packRows(k, Tk, D, krs, kp, nK * BC, Dp);
-  packT(dO, Tq, Dv, grs, BQ, nQ, dot, 1);
+  packT(dO, 0, Tq, Tq, Dv, grs, BQ, dot, 1);
   packRows(dO, Tq, Dv, grs, dop, tqp, Dvp);
   // Vᵀ tiles [nK][Dv][BC]
-  packT(v, Tk, Dv, vrs, BC, nK, vt, 1);
+  packT(v, 0, Tk, Tk, Dv, vrs, BC, vt, 1);
   memory.fill(dqa, 0, <usize>(tqp * Dp) * 4);
   const sc = f32x4.splat(scale);
   for (let t = 0; t < nK; t++) {

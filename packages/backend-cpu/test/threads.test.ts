@@ -25,8 +25,10 @@ function rand(n: number, seed: number): Float32Array {
 const single = new WasmGemm();
 const flash = new WasmFlash();
 const pools = [new ThreadPool(2), new ThreadPool(3), new ThreadPool(1)];
+// Attention jobs over 1 byte of arena run one head group per batch (long sequences do, past 64 MiB).
+const batching = new ThreadPool(2, 0, 1);
 afterAll(async () => {
-  for (const p of pools) await p.dispose();
+  for (const p of [...pools, batching]) await p.dispose();
 });
 
 const threadsRun = kernelPathAvailable("wasm-simd-threads", "threads tests");
@@ -90,6 +92,10 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
     ["three heads, window, key padding", problem(3, 150, 170, 9, 7, { window: 20, ...padMask(3, 170) })],
     ["many heads (more chunks than threads), per-query mask", problem(7, 70, 65, 5, 8, queryMask(70, 65))],
     ["causal + window, Tq = 1", problem(4, 1, 40, 16, 16, { causal: true, window: 3 })],
+    [
+      "interleaved heads in groups of 2, key padding",
+      problem(6, 90, 75, 8, 8, { ...padMask(6, 75), layout: { perGroup: 2, interleaved: { q: true, v: true, out: true, dOut: true, dk: true } } }),
+    ],
   ];
   for (const [name, p] of attCases) {
     it(`attention ${name}: same bits as the single-threaded kernel, forward (with weights and lse) and backward`, () => {
@@ -100,7 +106,7 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
       const lseWant = new Float32Array(p.heads * p.Tq);
       const want = flash.forward(p, q, k, v, true, lseWant)!;
       const gWant = flash.backward(p, q, k, v, dO)!;
-      for (const pool of pools) {
+      for (const pool of [...pools, batching]) {
         const lse = new Float32Array(p.heads * p.Tq);
         const got = pool.forward(p, q, k, v, true, lse, true)!;
         expect(got, `${pool.threads} threads`).toBeTruthy();
@@ -117,6 +123,29 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
       }
     });
   }
+
+  it("runs attention over more arena than its batch budget in head batches: the arena holds one batch, results unchanged", async () => {
+    const pool = new ThreadPool(2, 0, 2 ** 21);
+    try {
+      // 8 heads × (q, k, v, out of 512 × 64 floats) = 4 MiB of operands, twice the budget: batches of 4 heads.
+      const p = problem(8, 512, 512, 64, 64, { causal: true });
+      const n = p.heads * p.Tq * p.D;
+      const [q, k, v, dO] = [1, 2, 3, 4].map((seed) => rand(n, seed));
+      const want = flash.forward(p, q, k, v, false)!;
+      const got = pool.forward(p, q, k, v, false)!;
+      expect(Array.from(got.out)).toEqual(Array.from(want.out));
+      expect(pool.arenaBytes).toBeLessThanOrEqual(2 ** 21);
+      // The backward has 7 operands per head (3.5 MiB per 4 heads): batches of 2 heads.
+      const gWant = flash.backward(p, q, k, v, dO)!;
+      const g = pool.backward(p, q, k, v, dO)!;
+      expect(Array.from(g.dq)).toEqual(Array.from(gWant.dq));
+      expect(Array.from(g.dk)).toEqual(Array.from(gWant.dk));
+      expect(Array.from(g.dv)).toEqual(Array.from(gWant.dv));
+      expect(pool.arenaBytes).toBeLessThanOrEqual(2 ** 21);
+    } finally {
+      await pool.dispose();
+    }
+  });
 
   it("grows the shared arena between calls (the workers get the new one)", () => {
     const pool = pools[0];

@@ -74,6 +74,12 @@ const WAIT_SPIN_MS = 0.5;
 const MAX_CHUNKS = 0xfff0;
 /** The largest arena (bytes); a call that needs more runs single-threaded. */
 const MAX_ARENA = 2 ** 31 - 2 ** 16;
+/**
+ * The arena bytes above which an attention job runs in batches of head groups: the arena (which never
+ * shrinks) then holds a few heads' operands rather than copies of whole tensors, which keeps the threaded
+ * path's peak memory near the single-threaded one's at long sequences.
+ */
+const BATCH_BYTES = 32 * 2 ** 20;
 const PAGE = 65536;
 /** The longest worker error message kept (UTF-16 code units). */
 const ERR_TEXT = 1024;
@@ -147,10 +153,13 @@ export class ThreadPool {
   private state: State | null = null;
   private gen = 0;
   private serial = 0;
-  constructor(threads: number, minFlops = MIN_PARALLEL_FLOPS) {
+  /** The arena bytes above which attention jobs run in batches of head groups (see `BATCH_BYTES`). */
+  readonly batchBytes: number;
+  constructor(threads: number, minFlops = MIN_PARALLEL_FLOPS, batchBytes = BATCH_BYTES) {
     if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`threads is ${threads}; expected an integer ≥ 1`);
     this.threads = threads;
     this.minFlops = minFlops;
+    this.batchBytes = batchBytes;
   }
 
   /** Number of live worker threads (0 before first use and after dispose). */
@@ -185,6 +194,11 @@ export class ThreadPool {
   /** Chunks the workers (not the calling thread) have run since the pool started (for tests and tuning). */
   get workerChunks(): number {
     return this.state ? Atomics.load(this.state.ctl, CTL.WORKER_CHUNKS) : 0;
+  }
+
+  /** Bytes of the shared arena (0 before first use; for tests: it never shrinks). */
+  get arenaBytes(): number {
+    return this.state?.u8.byteLength ?? 0;
   }
 
   /** The workers' thread ids (for tests). */
@@ -229,6 +243,7 @@ export class ThreadPool {
    * in `ctl` and takes new views), or null when the arena cannot grow that far (the call runs single-threaded).
    */
   private prepare(bytes: number): State | null {
+    if (bytes > MAX_ARENA) return null;
     const st = this.start(bytes);
     if (st.u8.byteLength < bytes) {
       const want = arenaSize(bytes, st.u8.byteLength);
@@ -338,20 +353,14 @@ export class ThreadPool {
     const chunks = parts * count;
     if (chunks > MAX_CHUNKS || (!force && chunks < 2)) return null;
     // Arena (in floats, 16-aligned): A | B | bias | C | aOffs (f64) | bOffs (f64)
-    let top = 0;
-    const take = (n: number) => {
-      const at = top;
-      top += Math.ceil(n / 16) * 16;
-      return at;
-    };
-    const aAt = take(p.a.length);
-    const bAt = take(p.b.length);
-    const biasAt = p.bias ? take(p.bias.length) : -1;
-    const cAt = take(count * M * N);
-    const aOffsAt = p.aOff ? take(2 * count) : -1;
-    const bOffsAt = p.bOff ? take(2 * count) : -1;
-    if (top * 4 > MAX_ARENA) return null;
-    const st = this.prepare(top * 4);
+    const arena = new ArenaLayout();
+    const aAt = arena.take(p.a.length);
+    const bAt = arena.take(p.b.length);
+    const biasAt = p.bias ? arena.take(p.bias.length) : -1;
+    const cAt = arena.take(count * M * N);
+    const aOffsAt = p.aOff ? arena.take(2 * count) : -1;
+    const bOffsAt = p.bOff ? arena.take(2 * count) : -1;
+    const st = this.prepare(arena.bytes);
     if (!st) return null;
     st.f32.set(p.a, aAt);
     st.f32.set(p.b, bAt);
@@ -383,32 +392,58 @@ export class ThreadPool {
   /**
    * Fused attention forward over heads (split into query-block ranges when there are fewer heads than
    * 2 × threads). `undefined`: not worth the threads (run single-threaded); null: too large for wasm memory
-   * (run the portable kernel), as `WasmFlash.forward`.
+   * (run the portable kernel), as `WasmFlash.forward`. A job whose operands would take more than
+   * `BATCH_BYTES` of arena runs in batches of head groups, one after another, so the arena holds a few
+   * heads' operands at a time (at N = 16384 and 8 heads, 32 MiB rather than 128 MiB).
    */
   forward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse?: Float32Array, force = this.minFlops === 0): { out: Float32Array; weights: Float32Array | null } | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
     if (heads === 0 || Tq === 0) return undefined;
     if (!force && 4 * heads * Tq * Tk * Math.max(D, Dv) < this.minFlops) return undefined;
+    const G = p.layout?.perGroup ?? 1;
+    const groups = heads / G;
+    const groupBytes = 4 * G * (Tq * D + Tk * D + Tk * Dv + Tq * Dv + (weights ? Tq * Tk : 0) + (lse ? Tq : 0)) + G * p.maskBytes;
+    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
+    let out: Float32Array | null = null;
+    let w: Float32Array | null = null;
+    for (let g0 = 0; g0 < groups; g0 += batch) {
+      const g1 = Math.min(groups, g0 + batch);
+      const h0 = g0 * G;
+      const h1 = g1 * G;
+      const sub = batch >= groups ? p : headRange(p, h0, h1);
+      const ready = this.forwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), weights, lse?.subarray(h0 * Tq, h1 * Tq), force || batch < groups);
+      if (ready !== true) {
+        if (g0 === 0) return ready;
+        throw new BackendError(`wasm-simd-threads: attention batch of heads ${h0}…${h1 - 1} declined after earlier batches ran`);
+      }
+      // Each batch's results go straight from the arena into the whole outputs.
+      out ??= new Float32Array(heads * Tq * Dv);
+      if (weights) w ??= new Float32Array(heads * Tq * Tk);
+      this.readForward(out.subarray(h0 * Tq * Dv, h1 * Tq * Dv), w?.subarray(h0 * Tq * Tk, h1 * Tq * Tk) ?? null);
+    }
+    return { out: out!, weights: w };
+  }
+
+  /**
+   * Runs `forward` on one batch of head groups (the whole problem when it fits the arena budget), leaving
+   * out and weights in the arena for `readForward`; true when it ran.
+   */
+  private forwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse: Float32Array | undefined, force: boolean): true | null | undefined {
+    const { heads, Tq, Tk, D, Dv } = p;
     const T = this.threads;
     const nQ = Math.ceil(Tq / 64);
     const qs = heads >= 2 * T ? 1 : Math.min(nQ, Math.ceil((4 * T) / heads));
     const chunks = heads * qs;
     if (chunks > MAX_CHUNKS || (!force && chunks < 2)) return undefined;
-    let top = 0;
-    const take = (n: number) => {
-      const at = top;
-      top += Math.ceil(n / 16) * 16;
-      return at;
-    };
-    const qAt = take(heads * Tq * D);
-    const kAt = take(heads * Tk * D);
-    const vAt = take(heads * Tk * Dv);
-    const oAt = take(heads * Tq * Dv);
-    const wAt = weights ? take(heads * Tq * Tk) : -1;
-    const lAt = lse ? take(heads * Tq) : -1;
-    const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
-    if (top * 4 > MAX_ARENA) return undefined;
-    const st = this.prepare(top * 4);
+    const arena = new ArenaLayout();
+    const qAt = arena.take(heads * Tq * D);
+    const kAt = arena.take(heads * Tk * D);
+    const vAt = arena.take(heads * Tk * Dv);
+    const oAt = arena.take(heads * Tq * Dv);
+    const wAt = weights ? arena.take(heads * Tq * Tk) : -1;
+    const lAt = lse ? arena.take(heads * Tq) : -1;
+    const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const st = this.prepare(arena.bytes);
     if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     this.attentionParams(st, p, mAt, qAt, kAt, vAt);
@@ -417,34 +452,59 @@ export class ThreadPool {
     st.params[P.LSE] = lAt;
     st.params[P.QSPLIT] = qs;
     this.exec(st, JOB.ATT_FWD, chunks, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt]] });
-    const out = st.f32.slice(oAt, oAt + heads * Tq * Dv);
-    const w = weights ? st.f32.slice(wAt, wAt + heads * Tq * Tk) : null;
     if (lse) lse.set(st.f32.subarray(lAt, lAt + heads * Tq));
-    return { out, weights: w };
+    return true;
   }
 
-  /** Fused attention backward, one chunk per head; `undefined` / null as `forward`. */
+  /** Copies the last `forwardBatch`'s out (and weights) from the arena. */
+  private readForward(out: Float32Array, w: Float32Array | null): void {
+    const st = this.state!;
+    const o = st.params[P.OUT];
+    out.set(st.f32.subarray(o, o + out.length));
+    if (w) w.set(st.f32.subarray(st.params[P.W], st.params[P.W] + w.length));
+  }
+
+  /** Fused attention backward, one chunk per head, in batches of head groups as `forward`; `undefined` / null as `forward`. */
   backward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, force = this.minFlops === 0): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
     if (heads === 0 || Tq === 0 || Tk === 0) return undefined;
     if (!force && (heads < 2 || 8 * heads * Tq * Tk * Math.max(D, Dv) < this.minFlops)) return undefined;
     if (heads > MAX_CHUNKS) return undefined;
-    let top = 0;
-    const take = (n: number) => {
-      const at = top;
-      top += Math.ceil(n / 16) * 16;
-      return at;
-    };
-    const qAt = take(heads * Tq * D);
-    const kAt = take(heads * Tk * D);
-    const vAt = take(heads * Tk * Dv);
-    const gAt = take(heads * Tq * Dv);
-    const dqAt = take(heads * Tq * D);
-    const dkAt = take(heads * Tk * D);
-    const dvAt = take(heads * Tk * Dv);
-    const mAt = p.maskBytes > 0 ? take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
-    if (top * 4 > MAX_ARENA) return undefined;
-    const st = this.prepare(top * 4);
+    const G = p.layout?.perGroup ?? 1;
+    const groups = heads / G;
+    const groupBytes = 4 * G * (2 * Tq * D + 2 * Tk * D + 2 * Tk * Dv + Tq * Dv) + G * p.maskBytes;
+    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
+    if (batch >= groups) return this.backwardBatch(p, q, k, v, dOut);
+    const dq = new Float32Array(heads * Tq * D);
+    const dk = new Float32Array(heads * Tk * D);
+    const dv = new Float32Array(heads * Tk * Dv);
+    for (let g0 = 0; g0 < groups; g0 += batch) {
+      const g1 = Math.min(groups, g0 + batch);
+      const r = this.backwardBatch(headRange(p, g0 * G, g1 * G), part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), part(dOut, g0, g1, groups));
+      if (!r) {
+        if (g0 === 0) return r;
+        throw new BackendError(`wasm-simd-threads: attention gradient batch of heads ${g0 * G}…${g1 * G - 1} declined after earlier batches ran`);
+      }
+      dq.set(r.dq, g0 * G * Tq * D);
+      dk.set(r.dk, g0 * G * Tk * D);
+      dv.set(r.dv, g0 * G * Tk * Dv);
+    }
+    return { dq, dk, dv };
+  }
+
+  /** `backward` of one batch of head groups. */
+  private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null | undefined {
+    const { heads, Tq, Tk, D, Dv } = p;
+    const arena = new ArenaLayout();
+    const qAt = arena.take(heads * Tq * D);
+    const kAt = arena.take(heads * Tk * D);
+    const vAt = arena.take(heads * Tk * Dv);
+    const gAt = arena.take(heads * Tq * Dv);
+    const dqAt = arena.take(heads * Tq * D);
+    const dkAt = arena.take(heads * Tk * D);
+    const dvAt = arena.take(heads * Tk * Dv);
+    const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const st = this.prepare(arena.bytes);
     if (!st) return undefined;
     if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
     this.attentionParams(st, p, mAt, qAt, kAt, vAt);
@@ -501,6 +561,41 @@ interface GemmLike {
   readonly count?: number;
   readonly aOff?: ArrayLike<number>;
   readonly bOff?: ArrayLike<number>;
+}
+
+/** Bump allocation of a job's operands in the arena, in floats, each 16-float (64-byte) aligned. */
+class ArenaLayout {
+  private top = 0;
+  /** Reserves `floats` floats; returns their offset (floats). */
+  take(floats: number): number {
+    const at = this.top;
+    this.top += Math.ceil(floats / 16) * 16;
+    return at;
+  }
+  /** The bytes reserved so far. */
+  get bytes(): number {
+    return this.top * 4;
+  }
+}
+
+/**
+ * Head groups per arena batch: all of them when the job's operands fit `batchBytes`, else as many as fit
+ * (at least one).
+ */
+function groupsPerBatch(groups: number, groupBytes: number, batchBytes: number): number {
+  return groups * groupBytes <= batchBytes ? groups : Math.max(1, Math.floor(batchBytes / groupBytes));
+}
+
+/** Groups g0 ≤ g < g1 of an operand that holds `groups` equal, contiguous head groups. */
+function part(x: Float32Array, g0: number, g1: number, groups: number): Float32Array {
+  const size = x.length / groups;
+  return x.subarray(g0 * size, g1 * size);
+}
+
+/** The attention problem of heads h0 ≤ h < h1 (its mask callback shifted to those heads). */
+function headRange(p: FlashProblem, h0: number, h1: number): FlashProblem {
+  const fill = p.fillMask;
+  return { ...p, heads: h1 - h0, ...(fill ? { fillMask: (h: number, dst: Uint8Array) => fill(h + h0, dst) } : {}) };
 }
 
 /** Arena bytes for a need of `bytes` (grown by at least half of `old`, rounded up to 1 MiB). */

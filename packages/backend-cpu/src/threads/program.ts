@@ -96,7 +96,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     rowStrides(q: number, k: number, v: number, o: number, dO: number, dq: number, dk: number, dv: number): void;
     workBytes(backward: number): number;
     heapBase(): number;
-    forwardRange(q: number, k: number, v: number, out: number, w: number, lse: number, work: number, b0: number, b1: number): void;
+    forwardRange(q: number, k: number, v: number, out: number, w: number, lse: number, work: number, b0: number, b1: number, packKV: number): void;
     backward(q: number, k: number, v: number, dO: number, dq: number, dk: number, dv: number, work: number): void;
   }
   interface Wa { Instance: new (m: object, imports: object) => { readonly exports: unknown } }
@@ -115,6 +115,11 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   let bSerial = -1;
   let bProduct = -1;
   let bLen = -1;
+  // The attention head group resident in the attention instance (a thread that claims several chunks of
+  // one group, as neighbouring query-block chunks of a head usually are, copies its inputs once): job serial and group.
+  let fSerial = -1;
+  let fGroup = -1;
+  let fHead = -1;
 
   /** Takes fresh views of the arena when the calling thread has grown it (one load when it has not). */
   function syncArena(): void {
@@ -257,12 +262,20 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     configure(lay.maskAt);
     fx.rowStrides(sq.row, sk.row, sv.row, so.row, Dv, D, D, Dv);
     loadMask(h, lay.maskAt);
-    loaded(g + 1);
     const f = new Float32Array(fx.memory.buffer);
-    f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
-    f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
-    f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
-    fx.forwardRange(qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, oAt + 4 * j * so.head, wAt, lAt, lay.work, b0, b1);
+    if (fSerial !== prm[1] || fGroup !== g) {
+      loaded(g + 1);
+      f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
+      f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
+      f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
+      fSerial = prm[1];
+      fGroup = g;
+      fHead = -1;
+    }
+    // The keys and values stay packed in the work area from this thread's last chunk of the same head.
+    const packKV = fHead === h ? 0 : 1;
+    fHead = h;
+    fx.forwardRange(qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, oAt + 4 * j * so.head, wAt, lAt, lay.work, b0, b1, packKV);
     const o0 = j * so.head + r0 * so.row;
     copyRows(f, (oAt >> 2) + o0, af32, out + g * so.group + o0, r1 - r0, Dv, so.row);
     if (w >= 0) af32.set(f.subarray((wAt >> 2) + r0 * Tk, (wAt >> 2) + r1 * Tk), w + h * Tq * Tk + r0 * Tk);
@@ -284,6 +297,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     fx.rowStrides(sq.row, sk.row, sv.row, Dv, sg.row, sdq.row, sdk.row, sdv.row);
     loadMask(h, lay.maskAt);
     loaded(g + 1);
+    fSerial = -1; // the backward layout overwrites the forward's resident inputs
     const f = new Float32Array(fx.memory.buffer);
     f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
     f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
