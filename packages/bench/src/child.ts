@@ -17,17 +17,19 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
-async function create(workload: string, implId: string, params: ToChild & { type: "setup" }): Promise<Instance> {
+async function create(workload: string, implId: string, msg: ToChild & { type: "setup" }): Promise<Instance> {
   const spec = implById(implId);
+  // A reference row of another variant (catalog.ts: `params`) overrides the case's parameters.
+  const params = { ...msg.params, ...spec.params };
   switch (spec.kind) {
     case "attn":
-      return (await import("./impls/attn.js")).createAttnInstance(spec, workload, params.params);
+      return (await import("./impls/attn.js")).createAttnInstance(spec, workload, params);
     case "ort":
-      return (await import("./impls/ort.js")).createOrtInstance(spec, workload, params.params);
+      return (await import("./impls/ort.js")).createOrtInstance(spec, workload, params);
     case "tfjs":
-      return (await import("./impls/tfjs.js")).createTfjsInstance(spec, workload, params.params);
+      return (await import("./impls/tfjs.js")).createTfjsInstance(spec, workload, params);
     case "selftest":
-      return (await import("./impls/selftest.js")).createSelftestInstance(spec, workload, params.params);
+      return (await import("./impls/selftest.js")).createSelftestInstance(spec, workload, params);
   }
 }
 

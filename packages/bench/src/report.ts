@@ -62,6 +62,7 @@ function statusCell(r: ImplResult): string {
 function checkCell(c: CaseResult, r: ImplResult): string {
   if (c.reference === r.impl) return "ref";
   const k = c.checks[r.impl];
+  if (!k && implById(r.impl).params) return "other variant";
   if (!k) return r.sample ? "no ref" : "—";
   return k.ok ? "ok" : "MISMATCH";
 }
@@ -158,7 +159,8 @@ export function markdownReport(r: RunReport): string {
     "Each implementation runs in its own child process (peak RSS is its own); implementations take turns, each turn starting once the previous child has gone quiet (no threads left spinning); " +
       `warm-up calls are discarded; ${String(r.options.runs)} timed turns give the median, min and max — a turn is one call, or for calls under 50 ms a burst of up to 16 whose first call (on cores that idled meanwhile) is discarded. ` +
       "`ours ×` columns: how many times faster our row is than that row (its median ÷ ours). " +
-      "`check`: the first call's output against the reference row.",
+      "`check`: the first call's output against the reference row. " +
+      "Rows marked `non-causal` in a causal case time the same kernel path on the non-causal problem, turns alternating with the causal rows, for the causal speed-up target.",
   ];
   for (const c of r.cases) {
     const t = caseTable(c);

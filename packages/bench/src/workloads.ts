@@ -32,6 +32,8 @@ export interface PlanOptions {
 
 export const FULL_N = [128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 export const QUICK_N = [256];
+/** The N of the causal speed-up target: its causal case also times the non-causal problem (reference rows). */
+export const CAUSAL_PAIR_N = 2048;
 
 /** Configurations that would materialise the [heads, N, N] scores beyond this are not started. */
 export const SCORES_MEMORY_LIMIT = 4 * 1024 ** 3;
@@ -64,6 +66,10 @@ export function planCases(opts: PlanOptions): CaseDef[] {
         const scores = decomposedScoresBytes(n);
         const tooBig = scores > SCORES_MEMORY_LIMIT ? `would hold the ${ATTN_HEADS}×${n}×${n} scores (~${gib(scores)}) > ${gib(SCORES_MEMORY_LIMIT)}` : undefined;
         const impls: CaseImpl[] = [{ impl: "attn-cpu-js" }, { impl: "attn-cpu-wasm-simd" }, { impl: "attn-cpu-wasm-simd-threads-2t" }];
+        // The causal speed-up target compares each wasm path with itself on the non-causal problem in the
+        // same case, turns alternating, rather than across two cases measured minutes apart (a 2-core VM's
+        // speed drifts by 10–20 % over minutes; see targets.ts).
+        if (causal && n === CAUSAL_PAIR_N) impls.push({ impl: "attn-cpu-wasm-simd-noncausal" }, { impl: "attn-cpu-wasm-simd-threads-2t-noncausal" });
         for (const opset of [17, 23]) impls.push({ impl: `ort-node-op${opset}-${nodeThreads}t`, ...(tooBig ? { skip: tooBig } : {}) });
         for (const opset of [17, 23]) for (const th of peerThreads) impls.push({ impl: `ort-web-op${opset}-${th}t`, ...(tooBig ? { skip: tooBig } : {}) });
         if (!t || t === 1) for (const b of tfjsBackends) impls.push({ impl: `tfjs-${b}-1t`, ...(tooBig ? { skip: tooBig } : {}) });

@@ -3,6 +3,7 @@ import { checkCase, parseArgs } from "../src/cli.js";
 import { compareSamples, sampleOf } from "../src/protocol.js";
 import type { CaseResult } from "../src/results.js";
 import type { ImplResult } from "../src/runner.js";
+import { implById } from "../src/catalog.js";
 import { evaluateTargets } from "../src/targets.js";
 import { planCases } from "../src/workloads.js";
 
@@ -61,6 +62,41 @@ describe("PASS/MISS evaluation", () => {
     expect(t.find((x) => x.target === "attention N=16384: runs on backend-cpu")).toMatchObject({ status: "MISS" });
     expect(t.find((x) => x.target.includes("peak RSS"))).toMatchObject({ status: "MISS", measured: "peak 500 MB" });
     expect(t.find((x) => x.target.startsWith("train step"))).toMatchObject({ status: "MISS", ratio: 4.5 });
+  });
+
+  it("takes the causal speed-up from the same path's non-causal reference row of the causal case when there is one", () => {
+    const cases = [
+      kase("attention N=2048", "attention", [row("attn-cpu-wasm-simd", 100), row("attn-cpu-wasm-simd-threads-2t", 60)]),
+      kase("attention N=2048 causal", "attention", [
+        row("attn-cpu-wasm-simd", 50),
+        row("attn-cpu-wasm-simd-threads-2t", 40),
+        row("attn-cpu-wasm-simd-noncausal", 95),
+        row("attn-cpu-wasm-simd-threads-2t-noncausal", 76),
+      ]),
+    ];
+    const t = evaluateTargets(cases).find((x) => x.target.includes("causal ≥ 1.8×"))!;
+    // fastest causal row: 2 threads, 40 ms; its own non-causal row in the same case: 76 ms (across cases: 60 ms)
+    expect(t).toMatchObject({ status: "PASS", ratio: 1.9 });
+    expect(t.measured).toMatch(/across the two cases 1\.50×/);
+  });
+
+  it("plans the non-causal reference rows into the causal case of the target's N only", () => {
+    const ids = (n: number) => planCases({ quick: false, filter: ["attention"], sizes: [n] }).map((c) => c.impls.map((i) => i.impl));
+    const [full2048, causal2048] = ids(2048);
+    expect(causal2048).toContain("attn-cpu-wasm-simd-threads-2t-noncausal");
+    expect(full2048.some((i) => i.endsWith("-noncausal"))).toBe(false);
+    expect(ids(1024)[1].some((i) => i.endsWith("-noncausal"))).toBe(false);
+    expect(implById("attn-cpu-wasm-simd-noncausal")).toMatchObject({ params: { causal: false }, ours: false });
+    // its output (the non-causal problem's) is not checked against the causal reference
+    const [, def] = planCases({ quick: false, filter: ["attention"], sizes: [2048] });
+    const rows = [
+      row("ort-node-op17-2t", 5, { sample: { size: 2, values: [1, 2] } }),
+      row("attn-cpu-wasm-simd", 6, { sample: { size: 2, values: [1, 2] } }),
+      row("attn-cpu-wasm-simd-noncausal", 9, { sample: { size: 2, values: [7, 8] } }),
+    ];
+    const { checks } = checkCase(def, rows);
+    expect(checks["attn-cpu-wasm-simd"]?.ok).toBe(true);
+    expect(checks["attn-cpu-wasm-simd-noncausal"]).toBeUndefined();
   });
 });
 
