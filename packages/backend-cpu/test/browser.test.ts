@@ -1,13 +1,9 @@
-import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
-import { FIXTURES_DIR, parseCases } from "@attn/conformance";
+import { CHROMIUM, chromiumPresent, fixtureFiles, matchesCase, serveBrowserTest, type Served } from "@attn/conformance/browser-host";
 import type { PageReport } from "./browser/page.js";
 import type { WorkerPlan } from "./browser/worker.js";
 
@@ -20,26 +16,18 @@ import type { WorkerPlan } from "./browser/worker.js";
 /** Conformance cases the worker runs on the threads (outputs and gradients); an entry ending in `/` is a name prefix. */
 const CASES: readonly string[] = ["attention/", "matmul/", "linear/", "model/multihead_self_causal", "model/transformer_encoder_layer"];
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const LABEL = "backend-cpu wasm-simd-threads in Chromium";
 /** What makes a page cross-origin isolated (SharedArrayBuffer, shared WebAssembly.Memory). */
 const ISOLATION = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
-
-const matches = (entry: string, name: string) => (entry.endsWith("/") ? name.startsWith(entry) : name === entry);
 
 /** The fixture files holding the planned cases, and the cases' names in file order. */
 async function makePlan(): Promise<WorkerPlan> {
   const files: string[] = [];
   const cases: string[] = [];
-  for (const sub of ["ops", "models"]) {
-    for (const f of (await readdir(join(FIXTURES_DIR, sub))).filter((x) => x.endsWith(".json")).sort()) {
-      const rel = `${sub}/${f}`;
-      const names = parseCases(JSON.parse(await readFile(join(FIXTURES_DIR, rel), "utf8")), rel)
-        .map((c) => c.name)
-        .filter((n) => CASES.some((e) => matches(e, n)));
-      if (names.length > 0) files.push(rel);
-      cases.push(...names);
-    }
+  for (const [rel, all] of await fixtureFiles()) {
+    const names = all.filter((n) => CASES.some((e) => matchesCase(e, n)));
+    if (names.length > 0) files.push(rel);
+    cases.push(...names);
   }
   return { files, cases };
 }
@@ -61,49 +49,11 @@ async function bundle(entry: string): Promise<string> {
   return out.outputFiles[0].text;
 }
 
-/**
- * Serves the page, the two bundles and the fixtures on 127.0.0.1 (an ephemeral port). Under `/` with the
- * cross-origin isolation headers; under `/plain/` the same page without them.
- */
-async function serve(page: string, worker: string): Promise<{ server: Server; url: string }> {
-  const html = (at: string) => `<!doctype html><meta charset="utf-8"><title>attn cpu threads</title><script type="module" src="${at}page.js"></script>`;
-  const server = createServer((req, res) => {
-    let path = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-    const isolated = !path.startsWith("/plain/");
-    if (!isolated) path = path.slice("/plain".length);
-    const send = (status: number, type: string, body: string | Uint8Array) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...(isolated ? ISOLATION : {}) });
-      res.end(body);
-    };
-    if (path === "/") return send(200, "text/html", html(isolated ? "/" : "/plain/"));
-    if (path === "/page.js") return send(200, "text/javascript", page);
-    if (path === "/worker.js") return send(200, "text/javascript", worker);
-    if (path.startsWith("/fixtures/")) {
-      const file = normalize(join(FIXTURES_DIR, path.slice("/fixtures/".length)));
-      if (!file.startsWith(normalize(FIXTURES_DIR) + (FIXTURES_DIR.endsWith(sep) ? "" : sep))) return send(403, "text/plain", "outside the fixtures folder");
-      readFile(file).then(
-        (b) => send(200, file.endsWith(".json") ? "application/json" : "application/octet-stream", b),
-        () => send(404, "text/plain", `no fixture ${path}`),
-      );
-      return;
-    }
-    send(404, "text/plain", `nothing at ${path}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
-}
+/** The page, under `/` with the cross-origin isolation headers and under `/plain/` without them. */
+const page = (mount: string): string =>
+  `<!doctype html><meta charset="utf-8"><title>attn cpu threads</title><script type="module" src="${mount}page.js"></script>`;
 
-if (!existsSync(CHROMIUM)) {
-  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI) {
-    describe(LABEL, () => it("has Chromium (CI installs Debian's chromium)", () => {
-      throw new Error(why);
-    }));
-  } else {
-    console.log(`[${LABEL}] skipped: ${why}`);
-    describe(LABEL, () => it.skip(why, () => {}));
-  }
-} else {
+if (chromiumPresent(LABEL)) {
   const plan = await makePlan();
 
   describe(LABEL, () => {
@@ -114,7 +64,13 @@ if (!existsSync(CHROMIUM)) {
     const pageLog: string[] = [];
 
     beforeAll(async () => {
-      const served = await serve(await bundle("./browser/page.ts"), await bundle("./browser/worker.ts"));
+      const [pageJs, workerJs] = [await bundle("./browser/page.ts"), await bundle("./browser/worker.ts")];
+      const files: Record<string, (mount: string) => Served> = {
+        "/": (mount) => ({ type: "text/html", body: page(mount) }),
+        "/page.js": () => ({ type: "text/javascript", body: pageJs }),
+        "/worker.js": () => ({ type: "text/javascript", body: workerJs }),
+      };
+      const served = await serveBrowserTest((path, mount) => files[path]?.(mount), { "/": ISOLATION, "/plain/": {} });
       server = served.server;
       browser = await chromium.launch({ executablePath: CHROMIUM });
       const load = async (url: string, p: WorkerPlan): Promise<PageReport> => {

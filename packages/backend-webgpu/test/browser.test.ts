@@ -1,13 +1,10 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { chromium, type Browser } from "playwright-core";
-import { FIXTURES_DIR, loadCases, parseCases, type ConformanceCase } from "@attn/conformance";
+import { CHROMIUM, chromiumPresent, fixtureFiles, matchesCase, serveBrowserTest, type Served } from "@attn/conformance/browser-host";
+import { loadCases, type ConformanceCase } from "@attn/conformance";
 import { missingForCase } from "./kernel-coverage.js";
 import type { BrowserPlan, BrowserReport } from "./browser/page.js";
 
@@ -56,24 +53,8 @@ export const BROWSER_SUBSET_STRICT = true;
 /** Cases that run in the browser too, beyond the required ones: the first slice's kernels, so the page always runs something. */
 const SMOKE_BROWSER_CASES: readonly string[] = ["softmax/", "log_softmax/", "matmul/", "linear/"];
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** WebGPU is behind a flag on Linux; SwiftShader then serves navigator.gpu when there is no GPU. */
 const CHROMIUM_ARGS = ["--enable-unsafe-webgpu"];
-
-const matches = (entry: string, name: string) => (entry.endsWith("/") ? name.startsWith(entry) : name === entry);
-
-/** The fixture files (relative to the fixtures folder) and their cases' names, as the page will fetch them. */
-async function fixtureFiles(): Promise<Map<string, string[]>> {
-  const { readdir } = await import("node:fs/promises");
-  const files = new Map<string, string[]>();
-  for (const sub of ["ops", "models"]) {
-    for (const f of (await readdir(join(FIXTURES_DIR, sub))).filter((x) => x.endsWith(".json")).sort()) {
-      const rel = `${sub}/${f}`;
-      files.set(rel, parseCases(JSON.parse(await readFile(join(FIXTURES_DIR, rel), "utf8")), rel).map((c) => c.name));
-    }
-  }
-  return files;
-}
 
 interface Planned {
   readonly plan: BrowserPlan;
@@ -83,12 +64,12 @@ interface Planned {
 }
 
 async function makePlan(cases: readonly ConformanceCase[]): Promise<Planned> {
-  const required = new Set(cases.filter((c) => REQUIRED_BROWSER_CASES.some((e) => matches(e, c.name))).map((c) => c.name));
+  const required = new Set(cases.filter((c) => REQUIRED_BROWSER_CASES.some((e) => matchesCase(e, c.name))).map((c) => c.name));
   const filtered: string[] = [];
   const run: { name: string; gradients: boolean }[] = [];
   for (const c of cases) {
     const isRequired = required.has(c.name);
-    if (!isRequired && !SMOKE_BROWSER_CASES.some((e) => matches(e, c.name))) continue;
+    if (!isRequired && !SMOKE_BROWSER_CASES.some((e) => matchesCase(e, c.name))) continue;
     const { forward, backward } = await missingForCase(c);
     if (forward.length) {
       if (isRequired) filtered.push(`${c.name}: no WGSL kernel for ${forward.join(", ")} on this branch`);
@@ -99,32 +80,6 @@ async function makePlan(cases: readonly ConformanceCase[]): Promise<Planned> {
   }
   const files = [...(await fixtureFiles())].filter(([, names]) => names.some((n) => run.some((r) => r.name === n))).map(([f]) => f);
   return { plan: { files, cases: run }, filtered, required };
-}
-
-/** Serves the page, its bundle and the fixtures folder on 127.0.0.1 (an ephemeral port; nothing else is reachable). */
-async function serve(bundle: string): Promise<{ server: Server; url: string }> {
-  const html = `<!doctype html><meta charset="utf-8"><title>attn webgpu conformance</title><script type="module" src="/page.js"></script>`;
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://127.0.0.1").pathname);
-    const send = (status: number, type: string, body: string | Uint8Array) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-      res.end(body);
-    };
-    if (path === "/") return send(200, "text/html", html);
-    if (path === "/page.js") return send(200, "text/javascript", bundle);
-    if (path.startsWith("/fixtures/")) {
-      const file = normalize(join(FIXTURES_DIR, path.slice("/fixtures/".length)));
-      if (!file.startsWith(normalize(FIXTURES_DIR) + (FIXTURES_DIR.endsWith(sep) ? "" : sep))) return send(403, "text/plain", "outside the fixtures folder");
-      readFile(file).then(
-        (b) => send(200, file.endsWith(".json") ? "application/json" : "application/octet-stream", b),
-        () => send(404, "text/plain", `no fixture ${path}`),
-      );
-      return;
-    }
-    send(404, "text/plain", `nothing at ${path}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
 /** Bundles the page entry for the browser; workspace packages resolve to their TypeScript sources. */
@@ -146,17 +101,7 @@ async function bundlePage(): Promise<string> {
 
 const LABEL = "webgpu in Chromium";
 
-if (!existsSync(CHROMIUM)) {
-  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI) {
-    describe(LABEL, () => it("has Chromium (CI installs Debian's chromium)", () => {
-      throw new Error(why);
-    }));
-  } else {
-    console.log(`[${LABEL}] skipped: ${why}`);
-    describe(LABEL, () => it.skip(why, () => {}));
-  }
-} else {
+if (chromiumPresent(LABEL)) {
   const cases = await loadCases();
   const { plan, filtered, required } = await makePlan(cases);
 
@@ -167,7 +112,10 @@ if (!existsSync(CHROMIUM)) {
     const pageLog: string[] = [];
 
     beforeAll(async () => {
-      const served = await serve(await bundlePage());
+      const html = `<!doctype html><meta charset="utf-8"><title>attn webgpu conformance</title><script type="module" src="/page.js"></script>`;
+      const bundle = await bundlePage();
+      const files: Record<string, Served> = { "/": { type: "text/html", body: html }, "/page.js": { type: "text/javascript", body: bundle } };
+      const served = await serveBrowserTest((path) => files[path]);
       server = served.server;
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       const page = await browser.newPage();
@@ -193,7 +141,7 @@ if (!existsSync(CHROMIUM)) {
     });
 
     it("names only existing cases in the required list, transformer encoders included", () => {
-      expect(REQUIRED_BROWSER_CASES.filter((e) => !cases.some((c) => matches(e, c.name))), "entries matching no case").toEqual([]);
+      expect(REQUIRED_BROWSER_CASES.filter((e) => !cases.some((c) => matchesCase(e, c.name))), "entries matching no case").toEqual([]);
       expect([...required]).toContain("model/transformer_encoder_layer");
     });
 
