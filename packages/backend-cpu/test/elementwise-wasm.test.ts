@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { GraphBuilder, Tensor, type Attrs } from "@attn/core";
+import { Tensor, type Attrs } from "@attn/core";
 import { createCpuBackend, type CpuBackend } from "../src/index.js";
-import { expectClose, kernelPathAvailable, rand, randTensor } from "./helpers.js";
+import { expectClose, kernelPathAvailable, rand, randTensor, runOn } from "./helpers.js";
 
 // The bulk elementwise loops that run in WebAssembly on the wasm kernel paths (elementwise/wasm.ts,
 // assembly/elementwise.ts: plain Adam, mse_loss and its gradient, sums over leading axes, same-shape add)
@@ -15,20 +15,6 @@ const wasmPaths: { name: string; be: CpuBackend }[] = [
 ];
 const rng = rand(20261121);
 const scalar = (v: number) => Tensor.from([v], { shape: [] });
-
-async function runOn(be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs): Promise<Tensor[]> {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  const outs = b.add(op, ids, attrs);
-  outs.forEach((o, i) => b.output(`out${i}`, o));
-  const res = await (await be.compile(b.build(), { params: new Map() })).run(feeds);
-  return outs.map((_, i) => res[`out${i}`]);
-}
 
 const bits = (t: Tensor) => Array.from(t.data as Float32Array);
 

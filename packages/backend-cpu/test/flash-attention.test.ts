@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GraphBuilder, Tensor, type Attrs } from "@attn/core";
-import { createCpuBackend, type CpuBackend } from "../src/index.js";
+import { Tensor } from "@attn/core";
+import { createCpuBackend } from "../src/index.js";
 import { WasmFlash } from "../src/flash/wasm.js";
-import { expectClose, kernelPathAvailable, rand, randTensor } from "./helpers.js";
+import { expectClose, kernelPathAvailable, rand, randTensor, runOn } from "./helpers.js";
 
 // The fused WebAssembly attention (assembly/attention.ts, the "wasm-simd" path) against the portable
 // JavaScript kernels (double accumulation, one score row at a time), forward and backward, on shapes that
@@ -16,20 +16,6 @@ const sameBits = (got: Tensor[], want: Tensor[]) => {
   for (let i = 0; i < want.length; i++) expect(Array.from(got[i].data), `output ${i}`).toEqual(Array.from(want[i].data));
 };
 const TOL = { atol: 1e-5, rtol: 1e-4 };
-
-async function runOn(be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs): Promise<Tensor[]> {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  const outs = b.add(op, ids, attrs);
-  outs.forEach((o, i) => b.output(`out${i}`, o));
-  const res = await (await be.compile(b.build(), { params: new Map() })).run(feeds);
-  return outs.map((_, i) => res[`out${i}`]);
-}
 
 function boolTensor(shape: number[], f: (i: number) => boolean): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { GraphBuilder, type Tensor } from "@attn/core";
+import type { Attrs, Tensor } from "@attn/core";
 import { createCpuBackend } from "../src/index.js";
-import { SPAN, kernelPathAvailable, rand, randTensor } from "./helpers.js";
+import { kernelPathAvailable, rand, randTensor, runOn } from "./helpers.js";
 
 // The GRU kernels on "wasm-simd" run their projections as GEMM calls (all steps' input projections in
 // one call, the weight gradients as three calls over all steps); "js" keeps per-row double dot products.
@@ -11,21 +11,7 @@ const js = createCpuBackend({ kernels: "js" });
 const wasm = kernelPathAvailable("wasm-simd", "gru kernels") ? createCpuBackend({ kernels: "wasm-simd" }) : null;
 const rng = rand(61);
 
-async function runOn(backend: ReturnType<typeof createCpuBackend>, op: string, inputs: readonly (Tensor | null)[], attrs: Record<string, unknown>): Promise<Tensor[]> {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (!x) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: [...x.shape] });
-  });
-  const outs = b.add(op, ids, attrs as never, { span: SPAN });
-  outs.forEach((o, i) => b.output(`out${i}`, o));
-  const res = await (await backend.compile(b.build(), { params: new Map() })).run(feeds);
-  return outs.map((_, i) => res[`out${i}`]);
-}
-
-async function agree(op: string, inputs: readonly (Tensor | null)[], attrs: Record<string, unknown> = {}): Promise<void> {
+async function agree(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<void> {
   const want = await runOn(js, op, inputs, attrs);
   const got = await runOn(wasm!, op, inputs, attrs);
   expect(got.length).toBe(want.length);

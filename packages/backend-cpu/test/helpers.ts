@@ -28,8 +28,8 @@ export function t(values: unknown, dtype: DType = "float32"): Tensor {
   return Tensor.from(values as number[], { dtype });
 }
 
-/** Builds a one-node graph over `inputs` (null = absent optional input) and runs it on the cpu backend. */
-export async function runOp(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<Tensor[]> {
+/** Builds a one-node graph over `inputs` (null = absent optional input) and runs it on backend `on`. */
+export async function runOn(on: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<Tensor[]> {
   const b = new GraphBuilder(op);
   const feeds: Record<string, Tensor> = {};
   const ids = inputs.map((x, i) => {
@@ -39,9 +39,14 @@ export async function runOp(op: string, inputs: readonly (Tensor | null)[], attr
   });
   const outs = b.add(op, ids, attrs, { span: SPAN });
   outs.forEach((o, i) => b.output(`out${i}`, o));
-  const exe = await backend.compile(b.build(), { params: new Map() });
+  const exe = await on.compile(b.build(), { params: new Map() });
   const res = await exe.run(feeds);
   return outs.map((_, i) => res[`out${i}`]);
+}
+
+/** `runOn` the default cpu backend. */
+export async function runOp(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<Tensor[]> {
+  return runOn(backend, op, inputs, attrs);
 }
 
 export async function run1(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<Tensor> {

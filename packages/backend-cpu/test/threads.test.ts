@@ -2,10 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { BackendError, GraphBuilder, Tensor, type Attrs } from "@attn/core";
+import { BackendError, Tensor, type Attrs } from "@attn/core";
 import { createCpuBackend, ThreadPool, threadsUnavailable, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
 import { WasmFlash, type FlashProblem } from "../src/flash/wasm.js";
-import { kernelPathAvailable } from "./helpers.js";
+import { kernelPathAvailable, runOn } from "./helpers.js";
 
 // The "wasm-simd-threads" path splits the wasm GEMM and flash attention over worker threads; every chunk
 // runs the same wasm code as "wasm-simd", so results must agree with it bit for bit. Small shapes are
@@ -226,19 +226,8 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the backend", () => {
   it("matmul, linear, attention and its gradient through a compiled graph equal the wasm-simd path", async () => {
     const threads = createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 });
     const simd = createCpuBackend({ kernels: "wasm-simd" });
-    const run = async (be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs) => {
-      const b = new GraphBuilder(op);
-      const feeds: Record<string, Tensor> = {};
-      const ids = inputs.map((x, i) => {
-        if (x === null) return null;
-        feeds[`in${i}`] = x;
-        return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-      });
-      const outs = b.add(op, ids, attrs);
-      outs.forEach((o, i) => b.output(`out${i}`, o));
-      const res = await (await be.compile(b.build(), { params: new Map() })).run(feeds);
-      return outs.map((_, i) => Array.from(res[`out${i}`].data as Float32Array));
-    };
+    const run = async (be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs) =>
+      (await runOn(be, op, inputs, attrs)).map((x) => Array.from(x.data as Float32Array));
     const t = (shape: number[], seed: number) => new Tensor("float32", shape, rand(shape.reduce((a, b) => a * b, 1), seed));
     const x = t([2, 3, 70, 16], 1);
     const y = t([2, 3, 16, 33], 2);

@@ -1,5 +1,6 @@
 import { BackendError } from "@attn/core";
 import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
+import type { GemmArgs } from "../gemm/types.js";
 import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
 import { webAssembly, type WasmMemory } from "../util/wasm-api.js";
 import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
@@ -329,7 +330,7 @@ export class ThreadPool {
    * whole products when there are many); null when the problem is too small to be worth the threads.
    * Same results, bit for bit, as the single-threaded wasm GEMM.
    */
-  gemm(p: GemmLike, force = this.minFlops === 0): Float32Array | null {
+  gemm(p: GemmArgs, force = this.minFlops === 0): Float32Array | null {
     const { M, N, K } = p;
     const count = p.count ?? 1;
     if (M === 0 || N === 0 || count === 0) return null;
@@ -544,23 +545,6 @@ export class ThreadPool {
       for (let h = 0; h < p.heads; h++) p.fillMask(h, st.u8.subarray(mAt * 4 + h * p.maskBytes, mAt * 4 + (h + 1) * p.maskBytes));
     }
   }
-}
-
-/** The GEMM arguments the pool reads (GemmArgs). */
-interface GemmLike {
-  readonly M: number;
-  readonly N: number;
-  readonly K: number;
-  readonly a: Float32Array;
-  readonly rsa: number;
-  readonly csa: number;
-  readonly b: Float32Array;
-  readonly rsb: number;
-  readonly csb: number;
-  readonly bias?: Float32Array | null;
-  readonly count?: number;
-  readonly aOff?: ArrayLike<number>;
-  readonly bOff?: ArrayLike<number>;
 }
 
 /** Bump allocation of a job's operands in the arena, in floats, each 16-float (64-byte) aligned. */
