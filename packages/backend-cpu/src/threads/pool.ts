@@ -402,32 +402,56 @@ export class ThreadPool {
     if (heads === 0 || Tq === 0) return undefined;
     if (!force && 4 * heads * Tq * Tk * Math.max(D, Dv) < this.minFlops) return undefined;
     const G = p.layout?.perGroup ?? 1;
-    const groups = heads / G;
     const groupBytes = 4 * G * (Tq * D + Tk * D + Tk * Dv + Tq * Dv + (weights ? Tq * Tk : 0) + (lse ? Tq : 0)) + G * p.maskBytes;
-    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
     let out: Float32Array | null = null;
     let w: Float32Array | null = null;
+    const ran = this.inBatches(
+      p,
+      groupBytes,
+      (sub, g0, g1, groups, batched) => {
+        const lseOf = lse?.subarray(g0 * G * Tq, g1 * G * Tq);
+        return this.forwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), weights, lseOf, force || batched);
+      },
+      (st, h0, h1) => {
+        out ??= new Float32Array(heads * Tq * Dv);
+        fromArena(st, P.OUT, out.subarray(h0 * Tq * Dv, h1 * Tq * Dv));
+        if (weights) fromArena(st, P.W, (w ??= new Float32Array(heads * Tq * Tk)).subarray(h0 * Tq * Tk, h1 * Tq * Tk));
+      },
+    );
+    return ran === true ? { out: out!, weights: w } : ran;
+  }
+
+  /**
+   * Runs an attention job as a sequence of jobs over batches of head groups (one batch when its operands
+   * fit `batchBytes` of arena): `run` publishes one batch (true: it ran; undefined / null: declined, as
+   * `forward`), `read` copies that batch's results (heads h0 ≤ h < h1) out of the arena before the next
+   * batch overwrites them. A batch declined after earlier ones ran is an error (it cannot happen: every
+   * batch but the last has the first one's size).
+   */
+  private inBatches(
+    p: FlashProblem,
+    groupBytes: number,
+    run: (sub: FlashProblem, g0: number, g1: number, groups: number, batched: boolean) => true | null | undefined,
+    read: (st: State, h0: number, h1: number) => void,
+  ): true | null | undefined {
+    const G = p.layout?.perGroup ?? 1;
+    const groups = p.heads / G;
+    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
     for (let g0 = 0; g0 < groups; g0 += batch) {
       const g1 = Math.min(groups, g0 + batch);
-      const h0 = g0 * G;
-      const h1 = g1 * G;
-      const sub = batch >= groups ? p : headRange(p, h0, h1);
-      const ready = this.forwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), weights, lse?.subarray(h0 * Tq, h1 * Tq), force || batch < groups);
+      const ready = run(batch >= groups ? p : headRange(p, g0 * G, g1 * G), g0, g1, groups, batch < groups);
       if (ready !== true) {
         if (g0 === 0) return ready;
-        throw new BackendError(`wasm-simd-threads: attention batch of heads ${h0}…${h1 - 1} declined after earlier batches ran`);
+        throw new BackendError(`wasm-simd-threads: attention batch of heads ${g0 * G}…${g1 * G - 1} declined after earlier batches ran`);
       }
-      // Each batch's results go straight from the arena into the whole outputs.
-      out ??= new Float32Array(heads * Tq * Dv);
-      if (weights) w ??= new Float32Array(heads * Tq * Tk);
-      this.readForward(out.subarray(h0 * Tq * Dv, h1 * Tq * Dv), w?.subarray(h0 * Tq * Tk, h1 * Tq * Tk) ?? null);
+      read(this.state!, g0 * G, g1 * G);
     }
-    return { out: out!, weights: w };
+    return true;
   }
 
   /**
    * Runs `forward` on one batch of head groups (the whole problem when it fits the arena budget), leaving
-   * out and weights in the arena for `readForward`; true when it ran.
+   * out and weights in the arena (at params OUT, W); true when it ran.
    */
   private forwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse: Float32Array | undefined, force: boolean): true | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
@@ -457,14 +481,6 @@ export class ThreadPool {
     return true;
   }
 
-  /** Copies the last `forwardBatch`'s out (and weights) from the arena. */
-  private readForward(out: Float32Array, w: Float32Array | null): void {
-    const st = this.state!;
-    const o = st.params[P.OUT];
-    out.set(st.f32.subarray(o, o + out.length));
-    if (w) w.set(st.f32.subarray(st.params[P.W], st.params[P.W] + w.length));
-  }
-
   /** Fused attention backward, one chunk per head, in batches of head groups as `forward`; `undefined` / null as `forward`. */
   backward(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, force = this.minFlops === 0): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
@@ -472,29 +488,24 @@ export class ThreadPool {
     if (!force && (heads < 2 || 8 * heads * Tq * Tk * Math.max(D, Dv) < this.minFlops)) return undefined;
     if (heads > MAX_CHUNKS) return undefined;
     const G = p.layout?.perGroup ?? 1;
-    const groups = heads / G;
     const groupBytes = 4 * G * (2 * Tq * D + 2 * Tk * D + 2 * Tk * Dv + Tq * Dv) + G * p.maskBytes;
-    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
-    if (batch >= groups) return this.backwardBatch(p, q, k, v, dOut);
-    const dq = new Float32Array(heads * Tq * D);
-    const dk = new Float32Array(heads * Tk * D);
-    const dv = new Float32Array(heads * Tk * Dv);
-    for (let g0 = 0; g0 < groups; g0 += batch) {
-      const g1 = Math.min(groups, g0 + batch);
-      const r = this.backwardBatch(headRange(p, g0 * G, g1 * G), part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), part(dOut, g0, g1, groups));
-      if (!r) {
-        if (g0 === 0) return r;
-        throw new BackendError(`wasm-simd-threads: attention gradient batch of heads ${g0 * G}…${g1 * G - 1} declined after earlier batches ran`);
-      }
-      dq.set(r.dq, g0 * G * Tq * D);
-      dk.set(r.dk, g0 * G * Tk * D);
-      dv.set(r.dv, g0 * G * Tk * Dv);
-    }
-    return { dq, dk, dv };
+    let grads: { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null = null;
+    const ran = this.inBatches(
+      p,
+      groupBytes,
+      (sub, g0, g1, groups) => this.backwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), part(dOut, g0, g1, groups)),
+      (st, h0, h1) => {
+        grads ??= { dq: new Float32Array(heads * Tq * D), dk: new Float32Array(heads * Tk * D), dv: new Float32Array(heads * Tk * Dv) };
+        fromArena(st, P.DQ, grads.dq.subarray(h0 * Tq * D, h1 * Tq * D));
+        fromArena(st, P.DK, grads.dk.subarray(h0 * Tk * D, h1 * Tk * D));
+        fromArena(st, P.DVV, grads.dv.subarray(h0 * Tk * Dv, h1 * Tk * Dv));
+      },
+    );
+    return ran === true ? grads! : ran;
   }
 
-  /** `backward` of one batch of head groups. */
-  private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | null | undefined {
+  /** Runs `backward` on one batch of head groups, leaving dq, dk, dv in the arena (at params DQ, DK, DVV); true when it ran. */
+  private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array): true | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
     const arena = new ArenaLayout();
     const qAt = arena.take(heads * Tq * D);
@@ -514,11 +525,7 @@ export class ThreadPool {
     st.params[P.DK] = dkAt;
     st.params[P.DVV] = dvAt;
     this.exec(st, JOB.ATT_BWD, heads, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt], [dOut, gAt]] });
-    return {
-      dq: st.f32.slice(dqAt, dqAt + heads * Tq * D),
-      dk: st.f32.slice(dkAt, dkAt + heads * Tk * D),
-      dv: st.f32.slice(dvAt, dvAt + heads * Tk * Dv),
-    };
+    return true;
   }
 
   private attentionParams(st: State, p: FlashProblem, mAt: number, qAt: number, kAt: number, vAt: number): void {
@@ -568,6 +575,12 @@ class ArenaLayout {
  */
 function groupsPerBatch(groups: number, groupBytes: number, batchBytes: number): number {
   return groups * groupBytes <= batchBytes ? groups : Math.max(1, Math.floor(batchBytes / groupBytes));
+}
+
+/** Fills `dst` from the arena, starting at the offset (floats) in job parameter `slot`. */
+function fromArena(st: State, slot: number, dst: Float32Array): void {
+  const at = st.params[slot];
+  dst.set(st.f32.subarray(at, at + dst.length));
 }
 
 /** Groups g0 ≤ g < g1 of an operand that holds `groups` equal, contiguous head groups. */
