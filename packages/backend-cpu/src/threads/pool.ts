@@ -230,9 +230,9 @@ export class ThreadPool {
     const arena = arenaMemory(minArena);
     Atomics.store(ctl, CTL.ARENA, arena.buffer.byteLength);
     const init = { gemmModule: mods.gemm, flashModule: mods.flash, ctl, params, arena, errText };
-    const runner = threadProgram({ ...init, main: true });
+    const runner = threadProgram(init);
     const slots: HostedWorker[] = [];
-    for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start({ ...init, main: false }, `attn-cpu-${i}`));
+    for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start(init, `attn-cpu-${i}`));
     const workers = { host: wh, slots };
     this.state = { ctl, params, errText, arena, f32: new Float32Array(arena.buffer), f64: new Float64Array(arena.buffer), u8: new Uint8Array(arena.buffer), runner, workers };
     if (slots.length > 0) orphans.register(this, workers, this);
@@ -264,8 +264,11 @@ export class ThreadPool {
     return st;
   }
 
-  /** Publishes the job in `params` as `n` chunks, runs a share here, waits for the rest; rethrows failures. */
-  private exec(st: State, kind: number, n: number, load?: Loader): void {
+  /**
+   * Publishes the job in `params` as `n` chunks, runs a share here (unless `helpHere` is false), waits for
+   * the rest; rethrows failures.
+   */
+  private exec(st: State, kind: number, n: number, load?: Loader, helpHere = true): void {
     const ctl = st.ctl;
     st.params[P.KIND] = kind;
     this.gen = (this.gen + 1) & 0x7fff;
@@ -280,10 +283,11 @@ export class ThreadPool {
     if (load) this.load(st, load);
     let mine: unknown = undefined;
     let failed = false;
-    st.runner.drain((e) => {
-      if (!failed) mine = e;
-      failed = true;
-    });
+    if (helpHere || st.workers.slots.length === 0)
+      st.runner.drain((e) => {
+        if (!failed) mine = e;
+        failed = true;
+      });
     // The workers' last chunks: poll briefly (they often end within microseconds of ours), then sleep.
     const until = performance.now() + WAIT_SPIN_MS;
     while (Atomics.load(ctl, CTL.DONE) < n && performance.now() < until);
@@ -317,12 +321,15 @@ export class ThreadPool {
     }
   }
 
-  /** Test hook: a job of `chunks` chunks where chunk `at` throws (on a worker only, when `workersOnly`). */
+  /**
+   * Test hook: a job of `chunks` chunks where chunk `at` throws. With `workersOnly` the calling thread takes
+   * no chunk, so the fault is always raised on a worker (on a busy machine the calling thread could
+   * otherwise claim every chunk before a worker wakes).
+   */
   fault(chunks: number, at: number, workersOnly: boolean): void {
     const st = this.prepare(64)!;
     st.params[P.FAULT_CHUNK] = at;
-    st.params[P.FAULT_WORKERS_ONLY] = workersOnly ? 1 : 0;
-    this.exec(st, JOB.FAULT, chunks);
+    this.exec(st, JOB.FAULT, chunks, undefined, !workersOnly);
   }
 
   /**

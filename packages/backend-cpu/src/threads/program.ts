@@ -39,7 +39,7 @@ export const P = {
   // the operands' head layout (flash/layout.ts): heads per group, and a bit per interleaved operand (FLASH_BITS)
   PER_GROUP: 23, INTERLEAVED: 24,
   // fault (tests)
-  FAULT_CHUNK: 2, FAULT_WORKERS_ONLY: 3,
+  FAULT_CHUNK: 2,
   SIZE: 32,
 } as const;
 
@@ -56,8 +56,6 @@ export interface ThreadInit {
   readonly arena: { readonly buffer: ArrayBufferLike };
   /** Where a failing worker writes its message (UTF-16 code units; the length goes to `ctl[CTL.ERR_LEN]`). */
   readonly errText: Uint16Array;
-  /** True on the calling thread (fault jobs can spare it). */
-  readonly main: boolean;
 }
 
 /** A thread's runner. */
@@ -331,7 +329,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     else if (kind === ATT_FWD) forwardChunk(idx);
     else if (kind === ATT_BWD) backwardChunk(idx);
     else if (kind === FAULT) {
-      if (idx === prm[2] && !(prm[3] !== 0 && init.main)) throw new Error(`injected fault in chunk ${idx}`);
+      if (idx === prm[2]) throw new Error(`injected fault in chunk ${idx}`);
     } else throw new Error(`unknown job kind ${kind}`);
   }
 
