@@ -136,6 +136,19 @@ describe("flash attention (wasm-simd) against the js kernels", () => {
     expect(o.data.every(Number.isFinite) && dq.data.every(Number.isFinite)).toBe(true);
   });
 
+  it("a NaN in one key reaches exactly the outputs of the queries that see it, as on the js kernels", async () => {
+    const c: Case = { name: "", batch: [1], Tq: 130, Tk: 130, D: 16, causal: true };
+    const { q, k, v, attrs } = build(c, 21);
+    k.data[70 * 16 + 3] = NaN; // key 70: causal queries 70… see it (the max and exp2 must not drop it)
+    const [want] = await runOn(js, "attention", [q, k, v, null], attrs);
+    const [got] = await runOn(wasm, "attention", [q, k, v, null], attrs);
+    const nanRows = (t: Tensor) => Array.from({ length: 130 }, (_, i) => (Number.isNaN(t.data[i * 16]) ? "1" : "0")).join("");
+    expect(nanRows(want)).toBe("0".repeat(70) + "1".repeat(60));
+    expect(nanRows(got)).toBe(nanRows(want));
+    const finite = (t: Tensor) => Array.from(t.data.subarray(0, 70 * 16));
+    expectClose(Tensor.from(finite(got), { shape: [70, 16] }), Tensor.from(finite(want), { shape: [70, 16] }), TOL);
+  });
+
   it("a long sequence (N 1024, 2 heads, d 64) stays within tolerance, causal and not", async () => {
     for (const causal of [false, true]) {
       const c: Case = { name: "", batch: [1, 2], Tq: 1024, Tk: 1024, D: 64, causal };
