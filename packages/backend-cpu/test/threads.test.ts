@@ -92,6 +92,9 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
     ["three heads, window, key padding", problem(3, 150, 170, 9, 7, { window: 20, ...padMask(3, 170) })],
     ["many heads (more chunks than threads), per-query mask", problem(7, 70, 65, 5, 8, queryMask(70, 65))],
     ["causal + window, Tq = 1", problem(4, 1, 40, 16, 16, { causal: true, window: 3 })],
+    // heads ≥ 2 × threads: whole heads, then the last heads in query ranges cut by causal / window cost
+    ["many heads, causal: the last heads in uneven query ranges", problem(5, 300, 300, 8, 8, { causal: true })],
+    ["many heads, window 50: the last heads in query ranges", problem(6, 400, 390, 8, 4, { window: 50 })],
     [
       "interleaved heads in groups of 2, key padding",
       problem(6, 90, 75, 8, 8, { ...padMask(6, 75), layout: { perGroup: 2, interleaved: { q: true, v: true, out: true, dOut: true, dk: true } } }),

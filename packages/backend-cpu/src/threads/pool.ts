@@ -464,8 +464,12 @@ export class ThreadPool {
     const { heads, Tq, Tk, D, Dv } = p;
     const T = this.threads;
     const nQ = Math.ceil(Tq / 64);
-    const qs = heads >= 2 * T ? 1 : Math.min(nQ, Math.ceil((4 * T) / heads));
-    const chunks = heads * qs;
+    // With heads to spare, whole heads (packing K/V once per head) but the last T heads in up to 4 query
+    // ranges: a thread that is held up (a late wake-up, a busy core) then delays the call by a quarter of
+    // a head at most, not a whole one. With few heads, every head in ranges.
+    const tail = heads >= 2 * T ? heads - T : 0;
+    const qs = heads >= 2 * T ? Math.min(nQ, 4) : Math.min(nQ, Math.ceil((4 * T) / heads));
+    const chunks = tail + (heads - tail) * qs;
     if (chunks > MAX_CHUNKS || (!force && chunks < 2)) return undefined;
     const arena = new ArenaLayout();
     const qAt = arena.take(heads * Tq * D);
@@ -483,6 +487,7 @@ export class ThreadPool {
     st.params[P.W] = wAt;
     st.params[P.LSE] = lAt;
     st.params[P.QSPLIT] = qs;
+    st.params[P.TAIL] = tail;
     this.exec(st, JOB.ATT_FWD, chunks, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt]] });
     if (lse) lse.set(st.f32.subarray(lAt, lAt + heads * Tq));
     return true;

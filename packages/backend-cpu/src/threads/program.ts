@@ -38,6 +38,8 @@ export const P = {
   V: 14, DO: 15, OUT: 16, W: 17, LSE: 18, QSPLIT: 19, DQ: 20, DK: 21, DVV: 22,
   // the operands' head layout (flash/layout.ts): heads per group, and a bit per interleaved operand (FLASH_BITS)
   PER_GROUP: 23, INTERLEAVED: 24,
+  // forward chunks: heads before TAIL run whole, each later head in QSPLIT query ranges (pool.ts: forwardBatch)
+  TAIL: 25,
   // fault (tests)
   FAULT_CHUNK: 2,
   SIZE: 32,
@@ -237,16 +239,47 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     if (mb > 0) new Uint8Array(fx.memory.buffer).set(au8.subarray(prm[11] + h * mb, prm[11] + (h + 1) * mb), maskAt);
   }
 
+  /**
+   * Forward chunk `idx` → head h and query blocks b0 ≤ b < b1: heads before `tail` are one chunk each, later
+   * heads `parts` chunks each, cut where the tiles visited (causal / window) are split evenly, so the small
+   * last chunks let a thread that finishes early take over the end instead of waiting on a whole head.
+   */
+  function forwardPart(idx: number, tail: number, parts: number, Tq: number, Tk: number, causal: boolean, win: number): { h: number; b0: number; b1: number } {
+    const nQ = Math.ceil(Tq / BQ);
+    if (idx < tail) return { h: idx, b0: 0, b1: nQ };
+    const h = tail + Math.floor((idx - tail) / parts);
+    const part = idx - tail - (h - tail) * parts;
+    if (parts === 1) return { h, b0: 0, b1: nQ };
+    // tiles of each query block (the kernel's keyLo / keyHi), at least one: every block has a fixed cost
+    const cost = (b: number): number => {
+      const i0 = b * BQ;
+      const last = Math.min(Tq, i0 + BQ) - 1;
+      const lo = win >= 0 ? Math.max(0, i0 - win) : 0;
+      const hi = causal ? Math.min(Tk, last + 1) : win >= 0 ? Math.min(Tk, last + win + 1) : Tk;
+      return Math.max(1, Math.ceil(hi / BQ) - Math.floor(lo / BQ));
+    };
+    let total = 0;
+    for (let b = 0; b < nQ; b++) total += cost(b);
+    // block boundaries: the first block whose cumulative cost reaches part/parts of the total
+    const edge = (p: number): number => {
+      if (p <= 0) return 0;
+      if (p >= parts) return nQ;
+      let acc = 0;
+      for (let b = 0; b < nQ; b++) {
+        if (acc * parts >= p * total) return b;
+        acc += cost(b);
+      }
+      return nQ;
+    };
+    return { h, b0: edge(part), b1: edge(part + 1) };
+  }
+
   // A head's chunk copies its whole group of every input (contiguous in any layout) into this thread's
   // instance, runs the head there through row strides, and copies back only its own rows of each result.
   function forwardChunk(idx: number): void {
     const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], qs = prm[19], G = prm[23];
     const q = prm[12], k = prm[13], v = prm[14], out = prm[16], w = prm[17], lse = prm[18];
-    const h = Math.floor(idx / qs);
-    const part = idx - h * qs;
-    const nQ = Math.ceil(Tq / BQ);
-    const b0 = Math.floor((part * nQ) / qs);
-    const b1 = Math.floor(((part + 1) * nQ) / qs);
+    const { h, b0, b1 } = forwardPart(idx, prm[25], qs, Tq, Tk, prm[7] !== 0, prm[8]);
     if (b1 <= b0) return;
     const r0 = b0 * BQ;
     const r1 = Math.min(Tq, b1 * BQ);
