@@ -1,23 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, buildGradientGraph, type Attrs, type Graph } from "@attn/core";
 import { backend, expectClose, rand, randTensor, runGraph, runOp, t } from "./helpers.js";
+import { opGraph } from "./op-graph.js";
 
 /** Values of the gradient-op kernels and of the gradient conventions that finite differences cannot see (ties, masks). */
 
 /** The gradient of Σ out ⊙ up w.r.t. every float input of a one-node graph. */
 async function vjp(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs, upstream: readonly (Tensor | null)[]): Promise<(Tensor | undefined)[]> {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  b.add(op, ids, attrs).forEach((o, i) => b.output(`out${i}`, o));
+  const { graph, feeds } = opGraph(op, inputs, attrs);
   const seeds = Object.fromEntries(upstream.flatMap((u, i) => (u ? [[`out${i}`, "input" as const]] : [])));
   upstream.forEach((u, i) => u && (feeds[`grad:out${i}`] = u));
   const wrt = inputs.flatMap((x, i) => (x?.dtype === "float32" ? [`in${i}`] : []));
-  const res = await runGraph(buildGradientGraph(b.build(), { seeds, params: [], inputs: wrt }), feeds);
+  const res = await runGraph(buildGradientGraph(graph, { seeds, params: [], inputs: wrt }), feeds);
   return inputs.map((_, i) => res[`grad:in${i}`]);
 }
 

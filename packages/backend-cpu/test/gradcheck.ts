@@ -1,4 +1,4 @@
-import { GraphBuilder, Tensor, buildGradientGraph, gradName, type Attrs, type Graph } from "@attn/core";
+import { Tensor, buildGradientGraph, gradName, type Graph } from "@attn/core";
 import { backend, rand } from "./helpers.js";
 
 /**
@@ -31,19 +31,6 @@ export interface GradCheckResult {
   readonly worst: number;
   /** Coordinates compared. */
   readonly checked: number;
-}
-
-/** A one-node graph over `inputs` (null = absent optional input), its feeds named in0…, outputs out0…. */
-export function opGraph(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): { graph: Graph; feeds: Record<string, Tensor> } {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  b.add(op, ids, attrs).forEach((o, i) => b.output(`out${i}`, o));
-  return { graph: b.build(), feeds };
 }
 
 /** Copies of the tensors, so a check can perturb them in place without touching the caller's. */

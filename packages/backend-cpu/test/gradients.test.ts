@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { GraphBuilder, Tensor, buildGradientGraph, differentiableOps, optimize, readSafetensors, type Attrs, type Graph } from "@attn/core";
 import { decodeTensor, loadCases, modelCaseGraph, readCaseFile } from "@attn/conformance";
 import { backend, rand, randTensor } from "./helpers.js";
-import { gradCheck, opGraph, type GradCheckOptions } from "./gradcheck.js";
+import { gradCheck, type GradCheckOptions } from "./gradcheck.js";
+import { opGraph } from "./op-graph.js";
 
 /**
  * Finite-difference checks of every differentiable op's gradient function (and its backward kernels): the

@@ -1,6 +1,7 @@
 import { expect } from "vitest";
-import { GraphBuilder, Tensor, type Attrs, type DType, type Graph, type SourceSpan } from "@attn/core";
+import { Tensor, type Attrs, type DType, type Graph, type SourceSpan } from "@attn/core";
 import { createCpuBackend, threadsSupported, wasmSimdSupported, type CpuBackend } from "../src/index.js";
+import { opGraph } from "./op-graph.js";
 
 export const backend = createCpuBackend();
 export const SPAN: SourceSpan = { file: "model.attn", line: 7, column: 3, length: 9 };
@@ -30,18 +31,9 @@ export function t(values: unknown, dtype: DType = "float32"): Tensor {
 
 /** Builds a one-node graph over `inputs` (null = absent optional input) and runs it on backend `on`. */
 export async function runOn(on: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs = {}): Promise<Tensor[]> {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  const outs = b.add(op, ids, attrs, { span: SPAN });
-  outs.forEach((o, i) => b.output(`out${i}`, o));
-  const exe = await on.compile(b.build(), { params: new Map() });
-  const res = await exe.run(feeds);
-  return outs.map((_, i) => res[`out${i}`]);
+  const { graph, feeds, outs } = opGraph(op, inputs, attrs, SPAN);
+  const res = await (await on.compile(graph, { params: new Map() })).run(feeds);
+  return outs.map((o) => res[o]);
 }
 
 /** `runOn` the default cpu backend. */

@@ -6,21 +6,12 @@ import { BackendError, Tensor, type Attrs } from "@attn/core";
 import { createCpuBackend, ThreadPool, threadsUnavailable, WasmGemm, type CpuBackend, type GemmArgs } from "../src/index.js";
 import { WasmFlash, type FlashProblem } from "../src/flash/wasm.js";
 import { kernelPathAvailable, runOn } from "./helpers.js";
+import { lcgFloats as rand } from "./op-graph.js";
 
 // The "wasm-simd-threads" path splits the wasm GEMM and flash attention over worker threads; every chunk
 // runs the same wasm code as "wasm-simd", so results must agree with it bit for bit. Small shapes are
 // forced through the pool (`force` / threadMinFlops 0) so that chunk edges, more chunks than threads and
 // a single thread are all exercised without big (slow) problems.
-
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
 
 const single = new WasmGemm();
 const flash = new WasmFlash();

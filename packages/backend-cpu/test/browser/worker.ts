@@ -6,8 +6,9 @@
  * `"wasm-simd"`, and reports the pool's counters so the test can tell the workers really ran chunks.
  */
 import { parseCases, runCase, type ConformanceCase } from "@attn/conformance/browser";
-import { GraphBuilder, Tensor, type Attrs, type Graph } from "@attn/core";
+import { Tensor, type Attrs } from "@attn/core";
 import { createCpuBackend, resolveKernels, threadsUnavailable, type CpuBackend } from "../../src/index.js";
+import { lcgFloats, opGraph } from "../op-graph.js";
 
 /** What the test asks the worker to run: fixture files (relative to the fixtures folder) and cases by name. */
 export interface WorkerPlan {
@@ -71,36 +72,11 @@ async function fetchOk(path: string): Promise<Response> {
   return r;
 }
 
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-const tensor = (shape: number[], seed: number) => new Tensor("float32", shape, rand(shape.reduce((a, b) => a * b, 1), seed));
-
-/** A one-node graph of `op` over `inputs` (null: an absent optional input), its feeds and its output names. */
-function nodeGraph(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs): { graph: Graph; feeds: Record<string, Tensor>; outs: string[] } {
-  const b = new GraphBuilder(op);
-  const feeds: Record<string, Tensor> = {};
-  const ids = inputs.map((x, i) => {
-    if (x === null) return null;
-    feeds[`in${i}`] = x;
-    return b.input(`in${i}`, { dtype: x.dtype, shape: x.shape });
-  });
-  const outs = b.add(op, ids, attrs).map((o, i) => {
-    b.output(`out${i}`, o);
-    return `out${i}`;
-  });
-  return { graph: b.build(), feeds, outs };
-}
+const tensor = (shape: number[], seed: number) => new Tensor("float32", shape, lcgFloats(shape.reduce((a, b) => a * b, 1), seed));
 
 /** Runs a one-node graph of `op` on `be`; the outputs' data. */
 async function runNode(be: CpuBackend, op: string, inputs: readonly (Tensor | null)[], attrs: Attrs): Promise<Float32Array[]> {
-  const { graph, feeds, outs } = nodeGraph(op, inputs, attrs);
+  const { graph, feeds, outs } = opGraph(op, inputs, attrs);
   const res = await (await be.compile(graph, { params: new Map() })).run(feeds);
   return outs.map((o) => res[o].data as Float32Array);
 }
@@ -162,7 +138,7 @@ async function run(plan: WorkerPlan): Promise<WorkerReport> {
   const comparisons: Comparison[] = [];
   // compile starts the Web Workers and waits for them (this thread never yields while the kernels run).
   const t0 = performance.now();
-  await threads.compile(nodeGraph("matmul", [tensor([8, 8], 10), tensor([8, 8], 11)], {}).graph, { params: new Map() });
+  await threads.compile(opGraph("matmul", [tensor([8, 8], 10), tensor([8, 8], 11)], {}).graph, { params: new Map() });
   const compileMs = performance.now() - t0;
   const afterCompile = counters(threads);
   for (const [name, op, ins, attrs] of big) {
