@@ -55,7 +55,7 @@ function build(): ImplSpec[] {
   specs.push({ id: "tfjs-wasm-1t", label: "tfjs wasm 1t", kind: "tfjs", ours: false, threads: 1, tfjsBackend: "wasm", packages: [...TFJS, "@tensorflow/tfjs-backend-wasm"] });
   specs.push({ id: "tfjs-cpu-1t", label: "tfjs cpu 1t", kind: "tfjs", ours: false, threads: 1, tfjsBackend: "cpu", packages: [...TFJS, "@tensorflow/tfjs-backend-cpu"] });
   // Trivial implementations for the harness's own tests.
-  for (const id of ["spin", "hang", "fail", "linger", "stamp"]) specs.push({ id: `selftest-${id}`, label: `selftest ${id}`, kind: "selftest", ours: id === "spin", threads: 1, packages: [] });
+  for (const id of ["spin", "hang", "fail", "linger", "stamp", "noisy"]) specs.push({ id: `selftest-${id}`, label: `selftest ${id}`, kind: "selftest", ours: id === "spin", threads: 1, packages: [] });
   return specs;
 }
 

@@ -88,7 +88,7 @@ export function caseTable(c: CaseResult): Table {
   const ours = c.results.filter((r) => implById(r.impl).ours && r.summary);
   const header = ["implementation", "median", "min", "max", `${plural(c.unit)}/s`, ...(c.flops ? ["GFLOP/s"] : []), "peak RSS", "check", ...ours.map((o) => `${implById(o.impl).label} ×`)];
   const align: Align[] = header.map((_, i) => (i === 0 || header[i] === "check" ? "left" : "right"));
-  const notes: string[] = [];
+  const notes: string[] = c.runs !== undefined ? [`${c.runs} timed turns (more than the run's default: a target divides two of this case's medians)`] : [];
   const rows = c.results.map((r) => {
     const s = r.summary;
     if (r.reason) notes.push(`${implById(r.impl).label}: ${r.status}: ${r.reason}`);
@@ -107,6 +107,21 @@ export function caseTable(c: CaseResult): Table {
     ];
   });
   return { header, rows, align, notes };
+}
+
+/**
+ * What the other children of a case took during timed turns, over the whole run (one sentence), or null
+ * when nothing was recorded (no /proc).
+ */
+export function interferenceNote(r: RunReport): string | null {
+  const turns = r.cases.flatMap((c) => c.results.flatMap((x) => x.load ?? [])).filter((l) => l !== null);
+  if (!turns.length) return null;
+  const cpu = turns.map((l) => l.neighbourMs).sort((a, b) => a - b);
+  const steal = turns.reduce((a, l) => a + l.stealMs, 0);
+  return (
+    `During the ${turns.length} timed turns the other children of the case used ${formatMs(cpu[cpu.length >> 1])} of CPU at the median and ${formatMs(cpu[cpu.length - 1])} at most ` +
+    `(per-thread schedstat in /proc); the hypervisor reported ${formatMs(steal)} of steal time in all of them.`
+  );
 }
 
 export function targetLines(targets: readonly TargetResult[]): string[] {
@@ -131,6 +146,8 @@ export function consoleReport(r: RunReport): string {
     parts.push(`\n${c.id}${c.flops ? ` (${(c.flops / 1e9).toFixed(2)} GFLOP per ${c.unit})` : ""}`, textTable(t.header, t.rows, t.align));
     for (const n of t.notes) parts.push(`  note: ${n}`);
   }
+  const load = interferenceNote(r);
+  if (load) parts.push(`\n${load}`);
   parts.push("\nTargets (issue #6):", ...targetLines(r.targets).map((l) => `  ${l}`));
   return parts.join("\n");
 }
@@ -160,8 +177,10 @@ export function markdownReport(r: RunReport): string {
       `${String(r.options.warmup)} warm-up round(s) of one call are discarded (bursts are sized from the fastest); ${String(r.options.runs)} timed turns give the median, min and max — a turn is one call, or for calls under 50 ms a burst of up to 16 whose first call (on cores that idled meanwhile) is discarded. ` +
       "`ours ×` columns: how many times faster our row is than that row (its median ÷ ours). " +
       "`check`: the first call's output against the reference row. " +
-      "Rows marked `non-causal` in a causal case time the same kernel path on the non-causal problem, turns alternating with the causal rows, for the causal speed-up target.",
+      "Rows marked `non-causal` in a causal case time the same kernel path on the non-causal problem, each turn right after its causal row's, for the causal speed-up target.",
   ];
+  const load = interferenceNote(r);
+  if (load) lines.push("", load);
   for (const c of r.cases) {
     const t = caseTable(c);
     lines.push("", `## ${c.id}`, "", markdownTable(t.header, t.rows, t.align));

@@ -9,6 +9,8 @@ export interface CaseResult {
   readonly params: CaseDef["params"];
   readonly flops?: number;
   readonly unit: string;
+  /** Timed turns, where the case asked for more than the run's `--runs` (`CaseDef.minRuns`). */
+  readonly runs?: number;
   readonly reference?: string;
   readonly results: readonly ImplResult[];
   /** By implementation id: the comparison with the reference (absent for the reference and for rows without a sample). */

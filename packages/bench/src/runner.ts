@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { FromChild, Params, Sample, ToChild } from "./protocol.js";
+import { watchLoad, type Interference } from "./machine-load.js";
 import { summarize, type Summary } from "./stats.js";
 
 /** The child script (built): `dist/child.js`. */
@@ -24,6 +25,11 @@ export interface ImplResult {
   /** Peak RSS of the child process, KiB. */
   readonly maxRssKb?: number;
   readonly sample?: Sample;
+  /**
+   * For each timed turn, what else ran meanwhile (see machine-load.ts): the other children's CPU time and
+   * the hypervisor's steal; null entries where /proc is missing.
+   */
+  readonly load?: readonly (Interference | null)[];
 }
 
 export interface RunOptions {
@@ -54,6 +60,11 @@ class Child {
   private stderr = "";
   private waiting: { resolve: (m: FromChild) => void; reject: (e: Error) => void } | null = null;
   private exited: string | null = null;
+
+  /** The child's process id (-1 if it never started). */
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
 
   constructor(script: string) {
     this.proc = fork(script, [], { stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
@@ -154,6 +165,7 @@ interface Slot {
   readonly warmup: number[];
   readonly times: number[];
   spentMs: number;
+  readonly load: (Interference | null)[];
   maxRssKb?: number;
   sample?: Sample;
 }
@@ -167,13 +179,14 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * `callsPerTurn`). After its first warm-up call an implementation whose remaining calls would exceed the
  * budget is stopped and reported `skipped` with the estimate; a call that runs past the budget is killed
  * and reported `timeout`. After each turn the runner waits for that child to go quiet (see `settle`), so
- * threads a runtime leaves spinning after its call do not take cores from the next implementation's turn.
+ * threads a runtime leaves spinning after its call do not take cores from the next implementation's turn;
+ * the CPU time the other children use during a timed turn is recorded with it (`load`).
  * Each child reports its peak RSS and the first run's output sample at the end.
  */
 export async function measureCase(workload: string, params: Params, impls: readonly CaseImpl[], opts: RunOptions): Promise<ImplResult[]> {
   const log = opts.log ?? (() => {});
   const script = opts.childScript ?? CHILD_SCRIPT;
-  const slots: Slot[] = impls.map((c) => ({ impl: c.impl, status: c.skip ? "skipped" : "ok", ...(c.skip ? { reason: c.skip } : {}), warmup: [], times: [], spentMs: 0 }));
+  const slots: Slot[] = impls.map((c) => ({ impl: c.impl, status: c.skip ? "skipped" : "ok", ...(c.skip ? { reason: c.skip } : {}), warmup: [], times: [], spentMs: 0, load: [] }));
 
   // Set-up (loading, compiling) is not timed, so children start two at a time.
   const pending = slots.filter((x) => x.status === "ok");
@@ -188,7 +201,10 @@ export async function measureCase(workload: string, params: Params, impls: reado
     const t0 = performance.now();
     const timed = lead < count;
     try {
+      // The other children idle during this turn; what they (or the hypervisor) take is recorded.
+      const watch = watchLoad(live().filter((x) => x !== slot).map((x) => x.child!.pid));
       const m = await slot.child!.request({ type: "run", count }, left);
+      if (timed) slot.load.push(watch.end());
       if (m.type === "done") {
         m.times.forEach((ms, i) => (i < lead ? slot.warmup : slot.times).push(ms));
         slot.spentMs += m.times.reduce((a, b) => a + b, 0);
@@ -239,6 +255,7 @@ export async function measureCase(workload: string, params: Params, impls: reado
       ...(x.times.length ? { summary: summarize(x.times) } : {}),
       ...(x.maxRssKb !== undefined ? { maxRssKb: x.maxRssKb } : {}),
       ...(x.sample ? { sample: x.sample } : {}),
+      ...(x.load.length ? { load: x.load } : {}),
     };
     log(`  ${x.impl}: ${x.status}${res.summary ? ` median ${res.summary.median.toFixed(2)} ms` : ""}${x.reason ? ` (${x.reason})` : ""}`);
     return res;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatKb, formatMs, formatRate, formatRatio, markdownTable, textTable } from "../src/format.js";
-import { caseTable, plural } from "../src/report.js";
+import { caseTable, interferenceNote, plural, type RunReport } from "../src/report.js";
 import type { CaseResult } from "../src/results.js";
 
 describe("number formatting", () => {
@@ -54,5 +54,17 @@ describe("tables", () => {
     expect(t.rows[1].slice(-2)).toEqual(["ref", "2.00×"]);
     expect(t.rows[2]).toEqual(["tfjs cpu 1t", "timeout", "—", "—", "—", "—", "—", "—", "—"]);
     expect(t.notes).toEqual(["tfjs cpu 1t: timeout: timeout after 15.0 s"]);
+  });
+
+  it("notes a case's extra timed turns, and what the neighbours took during the run's turns", () => {
+    const ok = (load: ({ neighbourMs: number; stealMs: number } | null)[]) => ({ impl: "attn-cpu-js", status: "ok" as const, warmupMs: [1], timesMs: [1], summary: { n: 1, median: 1, min: 1, max: 1 }, load });
+    const c: CaseResult = { id: "x", workload: "attention", params: {}, unit: "call", runs: 9, results: [ok([{ neighbourMs: 0.2, stealMs: 0 }, { neighbourMs: 3, stealMs: 10 }])], checks: {} };
+    expect(caseTable(c).notes).toEqual(["9 timed turns (more than the run's default: a target divides two of this case's medians)"]);
+    const report = (cases: CaseResult[]) => ({ cases }) as unknown as RunReport;
+    const d: CaseResult = { ...c, results: [ok([{ neighbourMs: 0.1, stealMs: 0 }, null])] };
+    expect(interferenceNote(report([c, d]))).toBe(
+      "During the 3 timed turns the other children of the case used 200 µs of CPU at the median and 3.00 ms at most (per-thread schedstat in /proc); the hypervisor reported 10.0 ms of steal time in all of them.",
+    );
+    expect(interferenceNote(report([{ ...c, results: [ok([null])] }]))).toBeNull();
   });
 });

@@ -41,6 +41,19 @@ describe("child-process runner", () => {
     for (let i = 0; i < 6; i++) expect(starts[i]).toBeGreaterThanOrEqual(ends[i]);
   });
 
+  if (!existsSync("/proc/self/task")) console.warn("runner.test: no /proc on this OS, so the neighbour-CPU test does not run");
+  it.runIf(existsSync("/proc/self/task"))("records the CPU time a neighbouring child used during each timed turn", async () => {
+    // selftest-noisy keeps a thread spinning from setup on: during the spin row's 60 ms turns it takes CPU.
+    const res = await measureCase("selftest", { ms: 60, mb: 1 }, [{ impl: "selftest-spin" }, { impl: "selftest-noisy" }], { ...opts, runs: 2, budgetMs: 20_000 });
+    expect(res.map((r) => r.status)).toEqual(["ok", "ok"]);
+    const [spin, noisy] = res.map((r) => r.load!);
+    expect(spin).toHaveLength(2);
+    // (a third of the turn: on a busy 2-core CI machine the spinning thread gets less than a whole core)
+    for (const l of spin) expect(l!.neighbourMs).toBeGreaterThan(20);
+    // the spin child is idle during the noisy row's turns
+    for (const l of noisy) expect(l!.neighbourMs).toBeLessThan(10);
+  });
+
   it("runs calls under 50 ms in bursts and discards the first call of each", async () => {
     const res = await measureCase("selftest", { ms: 5, mb: 1 }, [{ impl: "selftest-spin" }], { ...opts, budgetMs: 20_000 });
     const per = callsPerTurn(Math.min(...res[0].warmupMs.slice(0, 1)));

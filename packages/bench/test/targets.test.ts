@@ -5,7 +5,7 @@ import type { CaseResult } from "../src/results.js";
 import type { ImplResult } from "../src/runner.js";
 import { implById } from "../src/catalog.js";
 import { evaluateTargets } from "../src/targets.js";
-import { planCases } from "../src/workloads.js";
+import { PAIR_RUNS, planCases } from "../src/workloads.js";
 
 function row(impl: string, median: number | undefined, extra: Partial<ImplResult> = {}): ImplResult {
   return { impl, status: median === undefined ? "skipped" : "ok", warmupMs: [median ?? 1], timesMs: median === undefined ? [] : [median], ...(median !== undefined ? { summary: { n: 1, median, min: median, max: median } } : {}), ...extra };
@@ -86,7 +86,10 @@ describe("PASS/MISS evaluation", () => {
   it("plans the non-causal reference rows into the causal case of the target's N only", () => {
     const ids = (n: number) => planCases({ quick: false, filter: ["attention"], sizes: [n] }).map((c) => c.impls.map((i) => i.impl));
     const [full2048, causal2048] = ids(2048);
-    expect(causal2048).toContain("attn-cpu-wasm-simd-threads-2t-noncausal");
+    // each non-causal row takes its turn right after its own path's causal row
+    expect(causal2048.slice(0, 5)).toEqual(["attn-cpu-js", "attn-cpu-wasm-simd", "attn-cpu-wasm-simd-noncausal", "attn-cpu-wasm-simd-threads-2t", "attn-cpu-wasm-simd-threads-2t-noncausal"]);
+    const minRuns = planCases({ quick: false, filter: ["attention"], sizes: [1024, 2048] }).map((c) => c.minRuns);
+    expect(minRuns).toEqual([undefined, undefined, undefined, PAIR_RUNS]);
     expect(full2048.some((i) => i.endsWith("-noncausal"))).toBe(false);
     expect(ids(1024)[1].some((i) => i.endsWith("-noncausal"))).toBe(false);
     expect(implById("attn-cpu-wasm-simd-noncausal")).toMatchObject({ params: { causal: false }, ours: false });

@@ -7,11 +7,13 @@ import { num, type Instance } from "./types.js";
  * `hang` never finishes a run, `fail` throws during setup; `linger` returns from each run while a worker
  * thread of it keeps a core busy for `linger` ms more (as a runtime's spinning thread pool does) and samples
  * the times those lingers ended; `stamp` samples the times its runs started (each run busy-waits `ms`) (both on the machine's clock,
- * performance.timeOrigin + now, ms).
+ * performance.timeOrigin + now, ms); `noisy` keeps a worker thread busy from setup on, during the other
+ * implementations' turns too (a neighbour the runner must notice), and each run busy-waits `ms`.
  */
 export async function createSelftestInstance(spec: ImplSpec, _workload: string, params: Params): Promise<Instance> {
   if (spec.id === "selftest-fail") throw new Error("selftest-fail: setup failed on purpose");
   if (spec.id === "selftest-linger") return lingering(num(params, "ms"), num(params, "linger"));
+  if (spec.id === "selftest-noisy") return noisy(num(params, "ms"));
   if (spec.id === "selftest-stamp") {
     const starts: number[] = [];
     const ms = num(params, "ms");
@@ -63,6 +65,21 @@ async function lingering(ms: number, linger: number): Promise<Instance> {
       worker.postMessage(linger);
     },
     sample: () => sampleOf(ends),
+    dispose: () => worker.terminate().then(() => undefined),
+  };
+}
+
+/** `selftest-noisy`: a worker thread spins from setup until dispose; each run busy-waits `ms`. */
+async function noisy(ms: number): Promise<Instance> {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker("for (;;);", { eval: true });
+  await new Promise((resolve) => worker.once("online", resolve));
+  return {
+    async run() {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    },
+    sample: () => undefined,
     dispose: () => worker.terminate().then(() => undefined),
   };
 }
