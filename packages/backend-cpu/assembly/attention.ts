@@ -10,8 +10,8 @@
 // accumulator are vectors over four queries, and no horizontal reduction is needed. P = 2^(St − m) stays
 // in St, which is then exactly the left operand of O[BQ][Dv] += Pᵀ·V. Tiles wholly outside the
 // causal/window band are never visited; tiles wholly inside skip the masking; on the band's edge, 4×8
-// score microtiles wholly outside it are not computed, and the P·V (and backward) products run each
-// 4-row strip over only the keys (queries) it can see. Per query the output is
+// score microtiles wholly outside it are not computed, and the forward's softmax and the P·V (and
+// backward) products run each 4-query strip over only the keys (queries) it can see. Per query the output is
 // O / l and the log-sum-exp (base 2) is m + log2 l. The N×N weights are written only when asked for, in
 // a second pass from those statistics.
 //
@@ -443,10 +443,15 @@ function forwardBlock(b: i32, out: usize, ld: i32): void {
   const zero = f32x4.splat(0);
   for (let t = jlo / BC; t * BC < jhi; t++) {
     scores(t, b, i0, nr);
+    const j0 = t * BC;
     for (let r = 0; r < BQ; r += 4) {
+      // The keys (rows of St) these four queries can see, as mmBand reads them: the others are −inf and
+      // never reach P·V, so on the causal diagonal and a window's edges the softmax skips them.
+      const ja = max(0, i0 + r - dmax - j0);
+      const jb = min(BC, i0 + r + 3 - dmin - j0 + 1);
       // Four running maxima (pmax: one instruction each): one chain of wasm's f32x4.max cost 13 % of the call.
       let m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-      for (let jj = 0; jj < BC; jj += 4) {
+      for (let jj = ja & ~3; jj < jb; jj += 4) {
         const p = st + <usize>(jj * BQ + r) * 4;
         m0 = f32x4.pmax(m0, v128.load(p));
         m1 = f32x4.pmax(m1, v128.load(p, BQ * 4));
@@ -459,7 +464,7 @@ function forwardBlock(b: i32, out: usize, ld: i32): void {
       const ms = v128.bitselect(zero, mn, f32x4.eq(mn, ninf));
       const al = exp2v(f32x4.sub(mo, ms));
       let sum = zero;
-      for (let jj = 0; jj < BC; jj++) {
+      for (let jj = ja; jj < jb; jj++) {
         const p = st + <usize>(jj * BQ + r) * 4;
         const e = exp2v(f32x4.sub(v128.load(p), ms));
         v128.store(p, e);
