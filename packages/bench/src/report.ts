@@ -174,7 +174,7 @@ export function markdownReport(r: RunReport): string {
     `Peers: ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
     "Each implementation runs in its own child process (peak RSS is its own); implementations take turns, each turn starting once the previous child has gone quiet (no threads left spinning); " +
-      `${String(r.options.warmup)} warm-up round(s) of one call are discarded (bursts are sized from the fastest); ${String(r.options.runs)} timed turns give the median, min and max — a turn is one call, or for calls under 50 ms a burst of up to 16 whose first call (on cores that idled meanwhile) is discarded. ` +
+      `${String(r.options.warmup)} warm-up round(s) of one call are discarded (bursts are sized from the fastest); ${String(r.options.runs)} timed turns give the median, min and max — for calls under 1 s a turn is a lead call, discarded (it starts on cores that idled meanwhile), then one timed call, or for calls under 50 ms a burst filling ~50 ms (16 calls at most); longer calls are timed alone. ` +
       "`ours ×` columns: how many times faster our row is than that row (its median ÷ ours). " +
       "`check`: the first call's output against the reference row. " +
       "Rows marked `non-causal` in a causal case time the same kernel path on the non-causal problem, each turn right after its causal row's, for the causal speed-up target.",

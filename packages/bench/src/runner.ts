@@ -110,17 +110,24 @@ class Child {
   }
 }
 
-/** Calls shorter than `shortMs` run in turns of several back-to-back calls, up to `maxCalls` per turn. */
-const TURN = { shortMs: 50, maxCalls: 16 } as const;
+/**
+ * Calls shorter than `shortMs` run in turns of several back-to-back calls, up to `maxCalls` per turn; calls
+ * shorter than `leadMs` follow a discarded lead call.
+ */
+const TURN = { shortMs: 50, maxCalls: 16, leadMs: 1000 } as const;
 
 /**
- * Calls per timed turn for a call of `ms`: 1 for calls of 50 ms or more; otherwise a lead call (discarded)
- * plus enough calls to fill about 50 ms (at most 16 in all). The cores idle while the runner waits for
- * quiet between turns, and a short call started on idle cores measures their wake-up (up to 2× on the
- * 2-core VM these figures come from), not the implementation: the lead call absorbs that.
+ * Calls per timed turn for a call of `ms`: a lead call (discarded) and then, for calls under 50 ms, enough
+ * calls to fill about 50 ms (at most 16 in all), else one. The cores idle while the runner waits for quiet
+ * between turns, and a call started on idle cores also measures their wake-up (a short call runs up to 2×
+ * slower on the 2-core VM these figures come from), not the implementation: the lead call absorbs that,
+ * so every timed call runs as the next call of a loop does. Calls of a second or more (where the wake-up
+ * is under 1 %) are timed alone: 1. Every implementation of a case gets the same rule, so no row is timed
+ * warm while another, just past a threshold, is timed cold.
  */
 export function callsPerTurn(ms: number): number {
-  if (!(ms < TURN.shortMs)) return 1;
+  if (!(ms < TURN.leadMs)) return 1;
+  if (!(ms < TURN.shortMs)) return 2;
   return Math.min(TURN.maxCalls, 1 + Math.max(1, Math.ceil(TURN.shortMs / Math.max(ms, 1e-3))));
 }
 
@@ -175,8 +182,8 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /**
  * Measures every implementation of one case, each in its own child process: children are set up one
  * after another, then take turns (A B C A B C …): `warmup` discarded rounds of one call, then `runs` timed
- * turns — one call each, or for calls under 50 ms a short burst whose first call is discarded (see
- * `callsPerTurn`). After its first warm-up call an implementation whose remaining calls would exceed the
+ * turns — for calls under a second, a lead call (discarded) and then one call, or for calls under 50 ms a
+ * short burst (see `callsPerTurn`); longer calls one each. After its first warm-up call an implementation whose remaining calls would exceed the
  * budget is stopped and reported `skipped` with the estimate; a call that runs past the budget is killed
  * and reported `timeout`. After each turn the runner waits for that child to go quiet (see `settle`), so
  * threads a runtime leaves spinning after its call do not take cores from the next implementation's turn;

@@ -17,12 +17,13 @@ describe("child-process runner", () => {
     expect(res).toHaveLength(2);
     for (const r of res) {
       expect(r.status).toBe("ok");
-      expect(r.warmupMs).toHaveLength(1);
+      // 1 warm-up call, then 5 turns of a lead call (discarded: a 60 ms call is under a second) and a timed one
+      expect(r.warmupMs).toHaveLength(1 + 5);
       expect(r.timesMs).toHaveLength(5);
       expect(r.summary!.n).toBe(5);
       expect(r.summary!.min).toBeLessThanOrEqual(r.summary!.median);
       expect(r.summary!.median).toBeLessThanOrEqual(r.summary!.max);
-      expect(r.timesMs.every((t) => t >= 60)).toBe(true); // a run busy-waits 60 ms: one call per turn
+      expect(r.timesMs.every((t) => t >= 60)).toBe(true); // a run busy-waits 60 ms
       // The child holds 64 MiB, so its own peak RSS is above that.
       expect(r.maxRssKb!).toBeGreaterThan(64 * 1024);
       expect(r.sample).toEqual({ size: 4, values: [1, 2, 3, 64 * 1024 * 1024] });
@@ -35,10 +36,12 @@ describe("child-process runner", () => {
     expect(res.map((r) => r.status)).toEqual(["ok", "ok"]);
     const ends = res[0].sample!.values;
     const starts = res[1].sample!.values;
-    // Warm-up + timed calls alternate linger, stamp, linger, …: each stamp call starts after the linger before it ended.
-    expect(ends).toHaveLength(6);
-    expect(starts).toHaveLength(6);
-    for (let i = 0; i < 6; i++) expect(starts[i]).toBeGreaterThanOrEqual(ends[i]);
+    // Turns alternate linger, stamp, linger, … (1 warm-up call, then 5 turns of a lead call and a timed one):
+    // each stamp call starts after the lingers of the turn before it ended.
+    expect(ends).toHaveLength(11);
+    expect(starts).toHaveLength(11);
+    // call i's turn ends with call i (the warm-up, i = 0, and the timed calls: even i) or with call i + 1
+    for (let i = 0; i < 11; i++) expect(starts[i]).toBeGreaterThanOrEqual(ends[i % 2 ? i + 1 : i]);
   });
 
   if (!existsSync("/proc/self/task")) console.warn("runner.test: no /proc on this OS, so the neighbour-CPU test does not run");
@@ -64,9 +67,11 @@ describe("child-process runner", () => {
     expect(res[0].timesMs.every((t) => t >= 5)).toBe(true);
   });
 
-  it("sizes bursts to about 50 ms, 16 calls at most", () => {
-    expect(callsPerTurn(50)).toBe(1);
-    expect(callsPerTurn(200)).toBe(1);
+  it("sizes bursts to about 50 ms, 16 calls at most, and leads every call under a second with a discarded one", () => {
+    expect(callsPerTurn(50)).toBe(2);
+    expect(callsPerTurn(200)).toBe(2);
+    expect(callsPerTurn(999)).toBe(2);
+    expect(callsPerTurn(1000)).toBe(1);
     expect(callsPerTurn(25)).toBe(3);
     expect(callsPerTurn(10)).toBe(6);
     expect(callsPerTurn(0.01)).toBe(16);
@@ -86,7 +91,7 @@ describe("child-process runner", () => {
   it("skips with the estimate when one call shows the runs cannot fit the budget", async () => {
     const res = await measureCase("selftest", { ms: 300, mb: 1 }, [{ impl: "selftest-spin" }], { ...opts, budgetMs: 1000 });
     expect(res[0].status).toBe("skipped");
-    expect(res[0].reason).toMatch(/^one call took 0\.\d s; 5 more would take ~\d+\.\d s > budget 1\.0 s$/);
+    expect(res[0].reason).toMatch(/^one call took 0\.\d s; 10 more would take ~\d+\.\d s > budget 1\.0 s$/);
     expect(res[0].warmupMs).toHaveLength(1);
     expect(res[0].timesMs).toHaveLength(0);
     // Still reports what it could: peak RSS and the output of the call it made.
