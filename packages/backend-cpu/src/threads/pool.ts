@@ -72,6 +72,8 @@ interface Loader {
   readonly parts: readonly (readonly [Float32Array, number])[];
   readonly touch?: readonly Float32Array[];
 }
+/** A job whose operands are in the arena before it is published (GEMM): it only touches its result's pages. */
+const touchOnly = (out: Float32Array): Loader => ({ groups: 0, parts: [], touch: [out] });
 /** ctl[LOADED] of a job that copies nothing after publishing. */
 const ALL_LOADED = 0x7fffffff;
 /** How long the calling thread polls for the workers' last chunks before it sleeps (ms). */
@@ -280,7 +282,7 @@ export class ThreadPool {
     Atomics.store(ctl, CTL.DONE, 0);
     Atomics.store(ctl, CTL.ERR, 0);
     Atomics.store(ctl, CTL.ERR_LEN, 0);
-    Atomics.store(ctl, CTL.LOADED, load ? 0 : ALL_LOADED);
+    Atomics.store(ctl, CTL.LOADED, load?.parts.length ? 0 : ALL_LOADED);
     Atomics.store(ctl, CTL.N, n);
     Atomics.store(ctl, CTL.CLAIM, this.gen << 16);
     if (st.workers.slots.length > 0) Atomics.notify(ctl, CTL.CLAIM);
@@ -399,8 +401,10 @@ export class ThreadPool {
     q[P.COLS] = cols ? 1 : 0;
     q[P.PARTS] = parts;
     q[P.BLOCK] = block;
-    this.exec(st, JOB.GEMM, chunks);
-    return st.f32.slice(cAt, cAt + count * M * N);
+    const out = new Float32Array(count * M * N);
+    this.exec(st, JOB.GEMM, chunks, touchOnly(out));
+    out.set(st.f32.subarray(cAt, cAt + count * M * N));
+    return out;
   }
 
   /**
