@@ -1,4 +1,4 @@
-import { describe, it } from "vitest";
+import { describeMissingRuntime } from "@attn/conformance/vitest";
 import { NO_ADAPTER_MESSAGE, webgpuAvailable } from "../src/index.js";
 
 /**
@@ -7,14 +7,7 @@ import { NO_ADAPTER_MESSAGE, webgpuAvailable } from "../src/index.js";
  */
 export async function requireWebGpu(label: string): Promise<boolean> {
   if (await webgpuAvailable()) return true;
-  if (process.env.CI) {
-    describe(label, () => it("has a WebGPU adapter (CI installs chromium and libvulkan1)", () => {
-      throw new Error(NO_ADAPTER_MESSAGE);
-    }));
-  } else {
-    console.log(`[${label}] skipped: ${NO_ADAPTER_MESSAGE}`);
-    describe(label, () => it.skip(NO_ADAPTER_MESSAGE, () => {}));
-  }
+  describeMissingRuntime(label, NO_ADAPTER_MESSAGE, "has a WebGPU adapter (CI installs chromium and libvulkan1)");
   return false;
 }
 

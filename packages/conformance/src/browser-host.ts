@@ -8,29 +8,20 @@ import { readdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, normalize, sep } from "node:path";
-import { describe, it } from "vitest";
 import { FIXTURES_DIR } from "./load.js";
 import { parseCases } from "./parse.js";
+import { describeMissingRuntime } from "./vitest.js";
 
 /** The Chromium the browser tests drive: `$CHROMIUM_PATH`, else Debian's `chromium` package. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
- * True when Chromium is installed. Otherwise registers the outcome under `label` and returns false: under
- * `CI` a failing test (CI installs Debian's chromium, so a missing one is a broken setup), elsewhere a
- * skipped test whose reason is printed.
+ * True when Chromium is installed. Otherwise registers the outcome under `label` (`describeMissingRuntime`:
+ * a failing test under `CI`, elsewhere a skipped test whose reason is printed) and returns false.
  */
 export function chromiumPresent(label: string): boolean {
   if (existsSync(CHROMIUM)) return true;
-  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI) {
-    describe(label, () => it("has Chromium (CI installs Debian's chromium)", () => {
-      throw new Error(why);
-    }));
-  } else {
-    console.log(`[${label}] skipped: ${why}`);
-    describe(label, () => it.skip(why, () => {}));
-  }
+  describeMissingRuntime(label, `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`, "has Chromium (CI installs Debian's chromium)");
   return false;
 }
 

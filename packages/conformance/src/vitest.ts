@@ -22,6 +22,22 @@ export interface ConformanceOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * What a test file registers when the runtime it tests (Chromium, a WebGPU adapter, …) is missing here, the
+ * project's rule for backend tests: under `CI` a failing test named `ciTest` (CI installs the runtime, so a
+ * missing one is a broken setup), elsewhere a skipped test whose reason `why` is also printed.
+ */
+export function describeMissingRuntime(label: string, why: string, ciTest: string): void {
+  if (process.env.CI) {
+    describe(label, () => it(ciTest, () => {
+      throw new Error(why);
+    }));
+  } else {
+    console.log(`[${label}] skipped: ${why}`);
+    describe(label, () => it.skip(why, () => {}));
+  }
+}
+
 /** The reason `list` gives for `name`: an exact entry, else the first prefix entry (ending in `/`) that matches. */
 function reasonIn(list: Readonly<Record<string, string>>, name: string): string | undefined {
   return list[name] ?? Object.entries(list).find(([k]) => k.endsWith("/") && name.startsWith(k))?.[1];
