@@ -183,12 +183,12 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * Measures every implementation of one case, each in its own child process: children are set up one
  * after another, then take turns (A B C A B C …): `warmup` discarded rounds of one call, then `runs` timed
  * turns — for calls under a second, a lead call (discarded) and then one call, or for calls under 50 ms a
- * short burst (see `callsPerTurn`); longer calls one each. After its first warm-up call an implementation whose remaining calls would exceed the
- * budget is stopped and reported `skipped` with the estimate; a call that runs past the budget is killed
- * and reported `timeout`. After each turn the runner waits for that child to go quiet (see `settle`), so
- * threads a runtime leaves spinning after its call do not take cores from the next implementation's turn;
- * the CPU time the other children use during a timed turn is recorded with it (`load`).
- * Each child reports its peak RSS and the first run's output sample at the end.
+ * short burst (see `callsPerTurn`); longer calls one each. After its first warm-up call an implementation
+ * whose remaining calls would exceed the budget is stopped and reported `skipped` with the estimate; a call
+ * that runs past the budget is killed and reported `timeout`. After each turn the runner waits for that
+ * child to go quiet (see `settle`), so threads a runtime leaves spinning after its call do not take cores
+ * from the next implementation's turn; the CPU time the other children use during a timed turn is recorded
+ * with it (`load`). Each child reports its peak RSS and the first run's output sample at the end.
  */
 export async function measureCase(workload: string, params: Params, impls: readonly CaseImpl[], opts: RunOptions): Promise<ImplResult[]> {
   const log = opts.log ?? (() => {});
@@ -208,10 +208,10 @@ export async function measureCase(workload: string, params: Params, impls: reado
     const t0 = performance.now();
     const timed = lead < count;
     try {
-      // The other children idle during this turn; what they (or the hypervisor) take is recorded.
-      const watch = watchLoad(live().filter((x) => x !== slot).map((x) => x.child!.pid));
+      // The other children idle during a timed turn; what they (or the hypervisor) take is recorded.
+      const watch = timed ? watchLoad(live().filter((x) => x !== slot).map((x) => x.child!.pid)) : null;
       const m = await slot.child!.request({ type: "run", count }, left);
-      if (timed) slot.load.push(watch.end());
+      if (watch) slot.load.push(watch.end());
       if (m.type === "done") {
         m.times.forEach((ms, i) => (i < lead ? slot.warmup : slot.times).push(ms));
         slot.spentMs += m.times.reduce((a, b) => a + b, 0);

@@ -6,7 +6,6 @@ import { webAssembly, type WasmMemory } from "../util/wasm-api.js";
 import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
 import { CTL, FLASH_BITS, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
-
 /**
  * Whether the calling thread may block in `Atomics.wait` (Node: any thread; browsers: workers only); null
  * where there is no SharedArrayBuffer to try it on (a page that is not cross-origin isolated).
@@ -63,9 +62,10 @@ export function defaultThreads(): number {
  */
 export const MIN_PARALLEL_FLOPS = 2 ** 23;
 /**
- * What the calling thread does after publishing an attention job, while the workers start on it: copies
- * the operands into the arena (`[source, arena offset]`, each `groups` equal head groups), then touches
- * the pages of the freshly allocated result buffers in `touch` (see `touchPages`).
+ * What the calling thread does after publishing a job, while the workers start on it: copies an attention
+ * job's operands into the arena (`[source, arena offset]`, each `groups` equal head groups; none for GEMM,
+ * whose operands go in first), then touches the pages of the freshly allocated result buffers in `touch`
+ * (see `touchPages`).
  */
 interface Loader {
   readonly groups: number;
