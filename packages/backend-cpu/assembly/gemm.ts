@@ -56,6 +56,54 @@ export function gemm(
   c: usize, ldc: i32,
   bias: usize, work: usize,
 ): void {
+  blocks(M, N, K, a, rsa, csa, b, rsb, csb, 0, c, ldc, bias, work);
+}
+
+/** Bytes `packB` writes for a K×N B: every NC×KC block packed as `gemm` packs it, one after another. */
+export function packedBBytes(N: i32, K: i32): i32 {
+  return max(K, 0) * (((N + NR - 1) / NR) * NR) * 4;
+}
+
+/**
+ * Packs all of B (K×N, strides rsb, csb) at `dst` (`packedBBytes(N, K)` bytes), block by block in the
+ * order `gemm` visits them: the (column block jc, depth block pc) block at jc·K + pc·ncr floats, ncr being
+ * the block's width rounded up to NR. Threads that each run several row blocks of one product pack B once
+ * and then call `gemmPacked` per block, instead of packing all of B again in every `gemm` call.
+ */
+export function packB(N: i32, K: i32, b: usize, rsb: i32, csb: i32, dst: usize): void {
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      packBBlock(min(KC, K - pc), nc, b + (<usize>pc * rsb + <usize>jc * csb) * 4, rsb, csb, dst + packedAt(jc, pc, nc, K));
+    }
+  }
+}
+
+/** `gemm` with B already packed at `packed` by `packB` (same blocking, so the same bits). */
+export function gemmPacked(
+  M: i32, N: i32, K: i32,
+  a: usize, rsa: i32, csa: i32,
+  packed: usize,
+  c: usize, ldc: i32,
+  bias: usize, work: usize,
+): void {
+  blocks(M, N, K, a, rsa, csa, 0, 0, 0, packed, c, ldc, bias, work);
+}
+
+/** Byte offset of packed block (jc, pc) in `packB`'s output: earlier column blocks are all NC wide. */
+// @ts-ignore: decorator
+@inline function packedAt(jc: i32, pc: i32, nc: i32, K: i32): usize {
+  return (<usize>jc * K + <usize>pc * (((nc + NR - 1) / NR) * NR)) * 4;
+}
+
+/** The loop nest of `gemm`; B is packed block by block from `b`, or read from `packed` (non-zero) as `packB` left it. */
+function blocks(
+  M: i32, N: i32, K: i32,
+  a: usize, rsa: i32, csa: i32,
+  b: usize, rsb: i32, csb: i32, packed: usize,
+  c: usize, ldc: i32,
+  bias: usize, work: usize,
+): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (let i = 0; i < M; i++) {
@@ -68,12 +116,14 @@ export function gemm(
   const mcMax = min(MC, ((M + MR - 1) / MR) * MR);
   const kcMax = min(KC, K);
   const pA = tile + 256;
-  const pB = pA + <usize>(mcMax * kcMax) * 4;
+  const pBWork = pA + <usize>(mcMax * kcMax) * 4;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(kc, nc, b + (<usize>pc * rsb + <usize>jc * csb) * 4, rsb, csb, pB);
+      let pB = pBWork;
+      if (packed) pB = packed + packedAt(jc, pc, nc, K);
+      else packBBlock(kc, nc, b + (<usize>pc * rsb + <usize>jc * csb) * 4, rsb, csb, pB);
       const first = pc == 0;
       const bj = bias ? bias + <usize>jc * 4 : 0;
       for (let ic = 0; ic < M; ic += MC) {
@@ -113,7 +163,7 @@ function packA(mc: i32, kc: i32, a: usize, rsa: i32, csa: i32, dst: usize): void
 }
 
 /** Packs B[0:kc, 0:nc] (strides rsb, csb) into NR-column panels, each [kc][NR], columns past nc zeroed. */
-function packB(kc: i32, nc: i32, b: usize, rsb: i32, csb: i32, dst: usize): void {
+function packBBlock(kc: i32, nc: i32, b: usize, rsb: i32, csb: i32, dst: usize): void {
   const rs = <usize>rsb * 4;
   const cs = <usize>csb * 4;
   for (let j = 0; j < nc; j += NR) {

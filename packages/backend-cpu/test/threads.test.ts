@@ -43,6 +43,13 @@ describe.skipIf(!threadsRun)("wasm-simd-threads: the pool", () => {
       M: 20, N: 24, K: 16, count: 5, a: rand(5 * 20 * 16, 10), rsa: 16, csa: 1, b: rand(16 * 24, 11), rsb: 24, csb: 1,
       aOff: [0, 320, 640, 960, 1280], bOff: [0, 0, 0, 0, 0],
     }]);
+    // Row blocks of one product share a B that each thread packs once (assembly/gemm.ts: packB): wider
+    // than one NC block and deeper than one KC block, and batched with a different B per product.
+    mk("rows over B wider than one column block", 40, 1100, 300, { bias: rand(1100, 12) });
+    cases.push(["batched, a different B per product", {
+      M: 48, N: 24, K: 300, count: 3, a: rand(3 * 48 * 300, 13), rsa: 300, csa: 1, b: rand(3 * 300 * 24, 14), rsb: 24, csb: 1,
+      aOff: [0, 48 * 300, 2 * 48 * 300], bOff: [2 * 300 * 24, 0, 300 * 24],
+    }]);
     return cases;
   })();
 

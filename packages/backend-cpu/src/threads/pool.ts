@@ -62,18 +62,20 @@ export function defaultThreads(): number {
  */
 export const MIN_PARALLEL_FLOPS = 2 ** 23;
 /**
- * What the calling thread does after publishing a job, while the workers start on it: copies an attention
- * job's operands into the arena (`[source, arena offset]`, each `groups` equal head groups; none for GEMM,
- * whose operands go in first), then touches the pages of the freshly allocated result buffers in `touch`
- * (see `touchPages`).
+ * What the calling thread does after publishing a job, while the workers start on it: copies the job's
+ * operands into the arena (`[source, arena offset]`), then touches the pages of the freshly allocated
+ * result buffers in `touch` (see `touchPages`). With `groups` > 0 (attention) each operand holds that many
+ * equal head groups, copied group by group, and ctl[LOADED] counts the groups in; with `groups` 0 (GEMM)
+ * the operands are copied in arena order, in slices, and ctl[LOADED] is the arena offset (floats) below
+ * which everything is in (program.ts: `loaded`).
  */
 interface Loader {
   readonly groups: number;
   readonly parts: readonly (readonly [Float32Array, number])[];
   readonly touch?: readonly Float32Array[];
 }
-/** A job whose operands are in the arena before it is published (GEMM): it only touches its result's pages. */
-const touchOnly = (out: Float32Array): Loader => ({ groups: 0, parts: [], touch: [out] });
+/** The floats a GEMM operand is copied in per announcement (1 MiB). */
+const LOAD_SLICE = 2 ** 18;
 /** ctl[LOADED] of a job that copies nothing after publishing. */
 const ALL_LOADED = 0x7fffffff;
 /** How long the calling thread polls for the workers' last chunks before it sleeps (ms). */
@@ -139,6 +141,7 @@ interface State {
   readonly arena: WasmMemory;
   f32: Float32Array;
   f64: Float64Array;
+  i32: Int32Array;
   u8: Uint8Array;
   readonly runner: ThreadRunner;
   readonly workers: Workers;
@@ -241,7 +244,7 @@ export class ThreadPool {
     const slots: HostedWorker[] = [];
     for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start(init, `attn-cpu-${i}`));
     const workers = { host: wh, slots };
-    this.state = { ctl, params, errText, arena, f32: new Float32Array(arena.buffer), f64: new Float64Array(arena.buffer), u8: new Uint8Array(arena.buffer), runner, workers };
+    this.state = { ctl, params, errText, arena, f32: new Float32Array(arena.buffer), f64: new Float64Array(arena.buffer), i32: new Int32Array(arena.buffer), u8: new Uint8Array(arena.buffer), runner, workers };
     if (slots.length > 0) orphans.register(this, workers, this);
     return this.state;
   }
@@ -263,6 +266,7 @@ export class ThreadPool {
       const buf = st.arena.buffer;
       st.f32 = new Float32Array(buf);
       st.f64 = new Float64Array(buf);
+      st.i32 = new Int32Array(buf);
       st.u8 = new Uint8Array(buf);
       Atomics.store(st.ctl, CTL.ARENA, buf.byteLength);
     }
@@ -272,10 +276,10 @@ export class ThreadPool {
   }
 
   /**
-   * Publishes the job in `params` as `n` chunks, runs a share here (unless `helpHere` is false), waits for
-   * the rest; rethrows failures.
+   * Publishes the job in `params` as `n` chunks, copies its operands in (`load`), runs a share here (unless
+   * `helpHere` is false), calls `drained` once every chunk is claimed, waits for the rest; rethrows failures.
    */
-  private exec(st: State, kind: number, n: number, load?: Loader, helpHere = true): void {
+  private exec(st: State, kind: number, n: number, load?: Loader, helpHere = true, drained?: () => void): void {
     const ctl = st.ctl;
     st.params[P.KIND] = kind;
     this.gen = (this.gen + 1) & 0x7fff;
@@ -295,6 +299,8 @@ export class ThreadPool {
         if (!failed) mine = e;
         failed = true;
       });
+    // Every chunk is claimed: while the workers finish theirs, collect the results of those already done.
+    drained?.();
     // The workers' last chunks: poll briefly (they often end within microseconds of ours), then sleep.
     const until = performance.now() + WAIT_SPIN_MS;
     while (Atomics.load(ctl, CTL.DONE) < n && performance.now() < until);
@@ -312,9 +318,22 @@ export class ThreadPool {
     throw new BackendError(`wasm-simd-threads: a worker thread failed: ${why}`);
   }
 
-  /** Copies `load`'s operands into the arena group by group, counting the groups done in ctl[LOADED]. */
+  /** Copies `load`'s operands into the arena, announcing progress in ctl[LOADED] (see `Loader`). */
   private load(st: State, load: Loader): void {
     const { groups, parts } = load;
+    if (groups === 0) {
+      for (const [src, at] of parts) {
+        for (let i = 0; i < src.length; i += LOAD_SLICE) {
+          const j = Math.min(src.length, i + LOAD_SLICE);
+          st.f32.set(src.subarray(i, j), at + i);
+          Atomics.store(st.ctl, CTL.LOADED, at + j);
+          Atomics.notify(st.ctl, CTL.LOADED);
+        }
+      }
+      // Everything is in (a chunk whose footprint is empty may ask for an offset past the last part).
+      Atomics.store(st.ctl, CTL.LOADED, ALL_LOADED);
+      Atomics.notify(st.ctl, CTL.LOADED);
+    }
     // At most ~16 announcements per job: each is an Atomics.notify.
     const step = Math.max(1, Math.ceil(groups / 16));
     for (let g0 = 0; g0 < groups; g0 += step) {
@@ -368,19 +387,21 @@ export class ThreadPool {
     }
     const chunks = parts * count;
     if (chunks > MAX_CHUNKS || (!force && chunks < 2)) return null;
-    // Arena (in floats, 16-aligned): A | B | bias | C | aOffs (f64) | bOffs (f64)
+    // Arena (in floats, 16-aligned): aOffs (f64) | bOffs (f64) | bias | chunk flags (i32) | C | B | A. What
+    // goes in before the job is published comes first; B then A are copied after it, in arena order, so
+    // a worker starts on its first row block as soon as B and that block's rows are in.
     const arena = new ArenaLayout();
-    const aAt = arena.take(p.a.length);
-    const bAt = arena.take(p.b.length);
-    const biasAt = p.bias ? arena.take(p.bias.length) : -1;
-    const cAt = arena.take(count * M * N);
     const aOffsAt = p.aOff ? arena.take(2 * count) : -1;
     const bOffsAt = p.bOff ? arena.take(2 * count) : -1;
+    const biasAt = p.bias ? arena.take(p.bias.length) : -1;
+    const flagsAt = arena.take(chunks);
+    const cAt = arena.take(count * M * N);
+    const bAt = arena.take(p.b.length);
+    const aAt = arena.take(p.a.length);
     const st = this.prepare(arena.bytes);
     if (!st) return null;
-    st.f32.set(p.a, aAt);
-    st.f32.set(p.b, bAt);
     if (p.bias) st.f32.set(p.bias, biasAt);
+    st.i32.fill(0, flagsAt, flagsAt + chunks);
     if (p.aOff) for (let t = 0; t < count; t++) st.f64[aOffsAt / 2 + t] = p.aOff[t];
     if (p.bOff) for (let t = 0; t < count; t++) st.f64[bOffsAt / 2 + t] = p.bOff[t];
     const q = st.params;
@@ -401,9 +422,26 @@ export class ThreadPool {
     q[P.COLS] = cols ? 1 : 0;
     q[P.PARTS] = parts;
     q[P.BLOCK] = block;
+    q[P.FLAGS] = flagsAt;
     const out = new Float32Array(count * M * N);
-    this.exec(st, JOB.GEMM, chunks, touchOnly(out));
-    out.set(st.f32.subarray(cAt, cAt + count * M * N));
+    // Row blocks are contiguous in C: each is copied out as soon as it is done (column blocks at the end).
+    const collected = new Uint8Array(chunks);
+    const tag = q[P.SERIAL];
+    const collect = (): void => {
+      if (cols) return;
+      for (let idx = 0; idx < chunks; idx++) {
+        if (collected[idx] !== 0 || Atomics.load(st.i32, flagsAt + idx) !== tag) continue;
+        const t = Math.floor(idx / parts);
+        const m0 = (idx - t * parts) * block;
+        const from = t * M * N + m0 * N;
+        const to = from + (Math.min(M, m0 + block) - m0) * N;
+        out.set(st.f32.subarray(cAt + from, cAt + to), from);
+        collected[idx] = 1;
+      }
+    };
+    this.exec(st, JOB.GEMM, chunks, { groups: 0, parts: [[p.b, bAt], [p.a, aAt]], touch: [out] }, true, collect);
+    if (cols) out.set(st.f32.subarray(cAt, cAt + count * M * N));
+    else collect();
     return out;
   }
 

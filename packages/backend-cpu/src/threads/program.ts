@@ -33,6 +33,8 @@ export const P = {
   // GEMM
   M: 2, N: 3, K: 4, A: 5, RSA: 6, CSA: 7, B: 8, RSB: 9, CSB: 10, BIAS: 11, C: 12, COUNT: 13, AOFFS: 14, BOFFS: 15,
   COLS: 16, PARTS: 17, BLOCK: 18,
+  // GEMM: where each chunk leaves the job's serial (Int32 slots of the arena) once its block of C is in
+  FLAGS: 19,
   // attention
   TQ: 2, TK: 3, D: 4, DV: 5, SCALE: 6, CAUSAL: 7, WINDOW: 8, MASK_BYTES: 9, MASK_ROW: 10, MASK: 11, Q: 12, KK: 13,
   V: 14, DO: 15, OUT: 16, W: 17, LSE: 18, QSPLIT: 19, DQ: 20, DK: 21, DVV: 22,
@@ -87,6 +89,9 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   interface GemmX {
     readonly memory: Mem;
     gemm(M: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, bias: number, work: number): void;
+    gemmPacked(M: number, N: number, K: number, a: number, rsa: number, csa: number, packed: number, c: number, ldc: number, bias: number, work: number): void;
+    packB(N: number, K: number, b: number, rsb: number, csb: number, dst: number): void;
+    packedBBytes(N: number, K: number): number;
     workBytes(M: number, N: number, K: number): number;
     heapBase(): number;
   }
@@ -111,10 +116,10 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   let au8 = new Uint8Array(init.arena.buffer);
   let af32 = new Float32Array(au8.buffer);
   let af64 = new Float64Array(au8.buffer);
-  // The B operand resident in the GEMM instance (row chunks of one product share it): job serial and product.
+  let ai32 = new Int32Array(au8.buffer);
+  // The packed B resident in the GEMM instance (row chunks of one product share it): job serial and product.
   let bSerial = -1;
   let bProduct = -1;
-  let bLen = -1;
   // The attention head group resident in the attention instance (a thread that claims several chunks of
   // one group, as neighbouring query-block chunks of a head usually are, copies its inputs once): job serial and group.
   let fSerial = -1;
@@ -130,6 +135,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     au8 = new Uint8Array(buf, 0, bytes);
     af32 = new Float32Array(buf, 0, bytes >> 2);
     af64 = new Float64Array(buf, 0, bytes >> 3);
+    ai32 = new Int32Array(buf, 0, bytes >> 2);
   }
 
   function grow(mem: Mem, bytes: number): void {
@@ -155,28 +161,37 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     const aSpan = K > 0 ? (Mc - 1) * rsa + (K - 1) * csa + 1 : 0;
     const bStart = b + bo + n0 * csb;
     const bSpan = K > 0 ? (K - 1) * rsb + (Nc - 1) * csb + 1 : 0;
-    // Layout: B | A | bias | C | work.
-    const bAt = gBase;
-    const aAt = bAt + up64(bSpan * 4);
+    loaded(Math.max(aStart + aSpan, bStart + bSpan));
+    // Row blocks share their product's B: it is packed once per thread (packB) and stays resident for the
+    // thread's later row blocks of the same product. Layout: packed B | B, then A | bias | C | work over B
+    // (raw B is dead once packed). Column blocks each have their own B: B | A | bias | C | work, plain gemm.
+    const packedAt = gBase;
+    const packedBytes = cols ? 0 : up64(gx.packedBBytes(N, K));
+    const bAt = packedAt + packedBytes;
+    const aAt = cols ? bAt + up64(bSpan * 4) : bAt;
     const biasAt = bias >= 0 ? aAt + up64(aSpan * 4) : 0;
-    const cAt = (bias >= 0 ? biasAt + up64(Nc * 4) : aAt + up64(aSpan * 4));
+    const cAt = bias >= 0 ? biasAt + up64(Nc * 4) : aAt + up64(aSpan * 4);
     const workAt = cAt + up64(Mc * Nc * 4);
-    const top = workAt + gx.workBytes(Mc, Nc, K) + 64;
-    grow(gx.memory, top);
+    grow(gx.memory, Math.max(workAt + gx.workBytes(Mc, Nc, K) + 64, bAt + up64(bSpan * 4)));
     const f = new Float32Array(gx.memory.buffer);
-    const bKey = cols ? -1 : t;
-    if (cols || serial !== bSerial || bKey !== bProduct || bLen !== bSpan) {
+    if (cols) {
       f.set(af32.subarray(bStart, bStart + bSpan), bAt >> 2);
-      bSerial = cols ? -1 : serial;
-      bProduct = bKey;
-      bLen = bSpan;
+      bSerial = -1;
+    } else if (serial !== bSerial || t !== bProduct) {
+      f.set(af32.subarray(bStart, bStart + bSpan), bAt >> 2);
+      gx.packB(N, K, bAt, rsb, csb, packedAt);
+      bSerial = serial;
+      bProduct = t;
     }
     f.set(af32.subarray(aStart, aStart + aSpan), aAt >> 2);
     if (bias >= 0) f.set(af32.subarray(bias + n0, bias + n0 + Nc), biasAt >> 2);
-    gx.gemm(Mc, Nc, K, aAt, rsa, csa, bAt, rsb, csb, cAt, Nc, bias >= 0 ? biasAt : 0, workAt);
+    const biasArg = bias >= 0 ? biasAt : 0;
+    if (cols) gx.gemm(Mc, Nc, K, aAt, rsa, csa, bAt, rsb, csb, cAt, Nc, biasArg, workAt);
+    else gx.gemmPacked(Mc, Nc, K, aAt, rsa, csa, packedAt, cAt, Nc, biasArg, workAt);
     const cOut = c + t * M * N + m0 * N + n0;
     if (Nc === N) af32.set(f.subarray(cAt >> 2, (cAt >> 2) + Mc * N), cOut);
     else for (let i = 0; i < Mc; i++) af32.set(f.subarray((cAt >> 2) + i * Nc, (cAt >> 2) + (i + 1) * Nc), cOut + i * N);
+    Atomics.store(ai32, prm[19] + idx, serial);
   }
 
   /** Lays out one head's flash buffers (float counts) + mask + work in the attention instance; returns offsets. */
@@ -344,14 +359,16 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   }
 
   /**
-   * Waits until the calling thread has copied the first `groups` head groups of the attention operands
-   * into the arena: it publishes an attention job first and copies group by group while the workers start
-   * (`ctl[LOADED]` counts the groups copied; other jobs set it to its maximum). Only workers ever wait here.
+   * Waits until the calling thread has copied enough of the job's operands into the arena: it publishes a
+   * job first and copies its operands while the workers start. `ctl[LOADED]` counts what is in: the head
+   * groups copied (attention), or the arena offset (floats) below which every operand is in (GEMM, whose
+   * operands are laid out in the order they are copied); a job with nothing to copy sets it to its maximum.
+   * Only workers ever wait here.
    */
-  function loaded(groups: number): void {
+  function loaded(upTo: number): void {
     for (let spins = 0; ; spins++) {
       const l = Atomics.load(ctl, LOADED);
-      if (l >= groups) return;
+      if (l >= upTo) return;
       if (spins > 1000) Atomics.wait(ctl, LOADED, l, 1);
     }
   }
