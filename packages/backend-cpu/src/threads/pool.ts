@@ -1,8 +1,10 @@
 import { BackendError } from "@attn/core";
-import { FLASH_MAX_BYTES, flashWasmBytes, type FlashProblem } from "../flash/wasm.js";
+import type { FlashProblem } from "../flash/wasm.js";
 import type { GemmArgs } from "../gemm/types.js";
-import { gemmWasmBytes, wasmSimdSupported } from "../gemm/wasm.js";
-import { webAssembly, type WasmMemory } from "../util/wasm-api.js";
+import { wasmSimdSupported } from "../gemm/wasm.js";
+import { decodeModule, webAssembly, type WasmMemory } from "../util/wasm-api.js";
+import { ATTENTION_SHARED_WASM } from "../wasm/attention.js";
+import { GEMM_SHARED_WASM } from "../wasm/gemm.js";
 import { hostParallelism, workerHost, workersUnavailable, type HostedWorker, type WorkerHost } from "./host.js";
 import { CTL, FLASH_BITS, JOB, P, threadProgram, type ThreadRunner } from "./program.js";
 
@@ -95,10 +97,14 @@ const PAGE = 65536;
 const ERR_TEXT = 1024;
 
 let modules: { gemm: object; flash: object } | null = null;
+/** The shared-memory builds of the GEMM and attention modules, which every thread instantiates on the arena. */
 function wasmModules(): { gemm: object; flash: object } {
   const wa = webAssembly();
   if (!wa) throw new BackendError("wasm-simd-threads: this runtime has no WebAssembly");
-  return (modules ??= { gemm: new wa.Module(gemmWasmBytes()), flash: new wa.Module(flashWasmBytes()) });
+  return (modules ??= {
+    gemm: new wa.Module(decodeModule("wasm gemm (shared memory)", GEMM_SHARED_WASM)),
+    flash: new wa.Module(decodeModule("wasm attention (shared memory)", ATTENTION_SHARED_WASM)),
+  });
 }
 
 /**
@@ -239,10 +245,10 @@ export class ThreadPool {
     const errText = new Uint16Array(new SharedArrayBuffer(ERR_TEXT * 2));
     const arena = arenaMemory(minArena);
     Atomics.store(ctl, CTL.ARENA, arena.buffer.byteLength);
-    const init = { gemmModule: mods.gemm, flashModule: mods.flash, ctl, params, arena, errText };
+    const init = { gemmModule: mods.gemm, flashModule: mods.flash, ctl, params, arena, errText, index: 0 };
     const runner = threadProgram(init);
     const slots: HostedWorker[] = [];
-    for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start(init, `attn-cpu-${i}`));
+    for (let i = 1; i < this.threads && wh; i++) slots.push(wh.start({ ...init, index: i }, `attn-cpu-${i}`));
     const workers = { host: wh, slots };
     this.state = { ctl, params, errText, arena, f32: new Float32Array(arena.buffer), f64: new Float64Array(arena.buffer), i32: new Int32Array(arena.buffer), u8: new Uint8Array(arena.buffer), runner, workers };
     if (slots.length > 0) orphans.register(this, workers, this);
@@ -390,7 +396,8 @@ export class ThreadPool {
     // Arena (in floats, 16-aligned): aOffs (f64) | bOffs (f64) | bias | chunk flags (i32) | C | B | A. What
     // goes in before the job is published comes first; B then A are copied after it, in arena order, so
     // a worker starts on its first row block as soon as B and that block's rows are in.
-    const arena = new ArenaLayout();
+    const runner = this.start(0).runner;
+    const arena = new ArenaLayout(runner.heapBase);
     const aOffsAt = p.aOff ? arena.take(2 * count) : -1;
     const bOffsAt = p.bOff ? arena.take(2 * count) : -1;
     const biasAt = p.bias ? arena.take(p.bias.length) : -1;
@@ -398,6 +405,8 @@ export class ThreadPool {
     const cAt = arena.take(count * M * N);
     const bAt = arena.take(p.b.length);
     const aAt = arena.take(p.a.length);
+    const scratchBytes = cols ? runner.gemmScratch(M, block, K, false) : runner.gemmScratch(block, N, K, true);
+    const scratchAt = arena.scratch(this.threads, scratchBytes);
     const st = this.prepare(arena.bytes);
     if (!st) return null;
     if (p.bias) st.f32.set(p.bias, biasAt);
@@ -423,6 +432,8 @@ export class ThreadPool {
     q[P.PARTS] = parts;
     q[P.BLOCK] = block;
     q[P.FLAGS] = flagsAt;
+    q[P.SCRATCH] = scratchAt;
+    q[P.SCRATCH_BYTES] = scratchBytes;
     const out = new Float32Array(count * M * N);
     // Row blocks are contiguous in C: each is copied out as soon as it is done (column blocks at the end).
     const collected = new Uint8Array(chunks);
@@ -464,6 +475,7 @@ export class ThreadPool {
     const w = weights ? new Float32Array(heads * Tq * Tk) : null;
     const ran = this.inBatches(
       p,
+      false,
       groupBytes,
       (sub, g0, g1, groups, batched) => {
         const lseOf = lse?.subarray(g0 * G * Tq, g1 * G * Tq);
@@ -479,21 +491,25 @@ export class ThreadPool {
   }
 
   /**
-   * Runs an attention job as a sequence of jobs over batches of head groups (one batch when its operands
-   * fit `batchBytes` of arena): `run` publishes one batch (true: it ran; undefined / null: declined, as
+   * Runs an attention job as a sequence of jobs over batches of head groups (one batch when its operands,
+   * with the threads' scratch, fit `batchBytes` of arena): `run` publishes one batch (true: it ran; undefined / null: declined, as
    * `forward`), `read` copies that batch's results (heads h0 ≤ h < h1) out of the arena before the next
    * batch overwrites them. A batch declined after earlier ones ran is an error (it cannot happen: every
    * batch but the last has the first one's size).
    */
   private inBatches(
     p: FlashProblem,
+    backward: boolean,
     groupBytes: number,
     run: (sub: FlashProblem, g0: number, g1: number, groups: number, batched: boolean) => true | null | undefined,
     read: (st: State, h0: number, h1: number) => void,
   ): true | null | undefined {
     const G = p.layout?.perGroup ?? 1;
     const groups = p.heads / G;
-    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes);
+    // The budget is the whole arena's: the modules' static data and every thread's scratch come off it first.
+    const runner = this.start(0).runner;
+    const fixed = runner.heapBase + this.threads * runner.flashScratch(p.Tq, p.Tk, p.D, p.Dv, backward);
+    const batch = groupsPerBatch(groups, groupBytes, this.batchBytes - fixed);
     for (let g0 = 0; g0 < groups; g0 += batch) {
       const g1 = Math.min(groups, g0 + batch);
       const ready = run(batch >= groups ? p : headRange(p, g0 * G, g1 * G), g0, g1, groups, batch < groups);
@@ -521,7 +537,8 @@ export class ThreadPool {
     const qs = heads >= 2 * T ? Math.min(nQ, 4) : Math.min(nQ, Math.ceil((4 * T) / heads));
     const chunks = tail + (heads - tail) * qs;
     if (chunks > MAX_CHUNKS || (!force && chunks < 2)) return undefined;
-    const arena = new ArenaLayout();
+    const runner = this.start(0).runner;
+    const arena = new ArenaLayout(runner.heapBase);
     const qAt = arena.take(heads * Tq * D);
     const kAt = arena.take(heads * Tk * D);
     const vAt = arena.take(heads * Tk * Dv);
@@ -529,10 +546,11 @@ export class ThreadPool {
     const wAt = weights ? arena.take(heads * Tq * Tk) : -1;
     const lAt = lse ? arena.take(heads * Tq) : -1;
     const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const scratchBytes = runner.flashScratch(Tq, Tk, D, Dv, false);
+    const scratchAt = arena.scratch(this.threads, scratchBytes);
     const st = this.prepare(arena.bytes);
     if (!st) return undefined;
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, weights, false, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
-    this.attentionParams(st, p, mAt, qAt, kAt, vAt);
+    this.attentionParams(st, p, mAt, qAt, kAt, vAt, scratchAt, scratchBytes);
     st.params[P.OUT] = oAt;
     st.params[P.W] = wAt;
     st.params[P.LSE] = lAt;
@@ -555,6 +573,7 @@ export class ThreadPool {
     const grads = { dq: new Float32Array(heads * Tq * D), dk: new Float32Array(heads * Tk * D), dv: new Float32Array(heads * Tk * Dv) };
     const ran = this.inBatches(
       p,
+      true,
       groupBytes,
       (sub, g0, g1, groups) => {
         const touch = [part(grads.dq, g0, g1, groups), part(grads.dk, g0, g1, groups), part(grads.dv, g0, g1, groups)];
@@ -572,7 +591,8 @@ export class ThreadPool {
   /** Runs `backward` on one batch of head groups, leaving dq, dk, dv in the arena (at params DQ, DK, DVV); true when it ran. */
   private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, touch: readonly Float32Array[]): true | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
-    const arena = new ArenaLayout();
+    const runner = this.start(0).runner;
+    const arena = new ArenaLayout(runner.heapBase);
     const qAt = arena.take(heads * Tq * D);
     const kAt = arena.take(heads * Tk * D);
     const vAt = arena.take(heads * Tk * Dv);
@@ -581,10 +601,11 @@ export class ThreadPool {
     const dkAt = arena.take(heads * Tk * D);
     const dvAt = arena.take(heads * Tk * Dv);
     const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const scratchBytes = runner.flashScratch(Tq, Tk, D, Dv, true);
+    const scratchAt = arena.scratch(this.threads, scratchBytes);
     const st = this.prepare(arena.bytes);
     if (!st) return undefined;
-    if (st.runner.flashBytes(Tq, Tk, D, Dv, p.maskBytes, false, true, p.layout?.perGroup ?? 1) > FLASH_MAX_BYTES) return null;
-    this.attentionParams(st, p, mAt, qAt, kAt, vAt);
+    this.attentionParams(st, p, mAt, qAt, kAt, vAt, scratchAt, scratchBytes);
     st.params[P.DO] = gAt;
     st.params[P.DQ] = dqAt;
     st.params[P.DK] = dkAt;
@@ -593,8 +614,10 @@ export class ThreadPool {
     return true;
   }
 
-  private attentionParams(st: State, p: FlashProblem, mAt: number, qAt: number, kAt: number, vAt: number): void {
+  private attentionParams(st: State, p: FlashProblem, mAt: number, qAt: number, kAt: number, vAt: number, scratchAt: number, scratchBytes: number): void {
     const q = st.params;
+    q[P.SCRATCH] = scratchAt;
+    q[P.SCRATCH_BYTES] = scratchBytes;
     q[P.TQ] = p.Tq;
     q[P.TK] = p.Tk;
     q[P.D] = p.D;
@@ -619,14 +642,25 @@ export class ThreadPool {
   }
 }
 
-/** Bump allocation of a job's operands in the arena, in floats, each 16-float (64-byte) aligned. */
+/**
+ * Bump allocation of a job's operands in the arena, in floats, each 16-float (64-byte) aligned, from the
+ * modules' heap base up (below it lies their static data), then the threads' scratch slots.
+ */
 class ArenaLayout {
-  private top = 0;
+  private top: number;
+  /** `heapBase`: the first byte a job may use (64-aligned). */
+  constructor(heapBase: number) {
+    this.top = heapBase / 4;
+  }
   /** Reserves `floats` floats; returns their offset (floats). */
   take(floats: number): number {
     const at = this.top;
     this.top += Math.ceil(floats / 16) * 16;
     return at;
+  }
+  /** Reserves `threads` scratch slots of `bytes` each (rounded up to 64); returns the first one's offset in bytes. */
+  scratch(threads: number, bytes: number): number {
+    return this.take((threads * Math.ceil(bytes / 64) * 64) / 4) * 4;
   }
   /** The bytes reserved so far. */
   get bytes(): number {

@@ -18,8 +18,11 @@
  *   workers never return to their event loop once they serve;
  * - `errText` (a Uint16Array on a SharedArrayBuffer): the first failing worker's message, as UTF-16 code
  *   units, for the calling thread to rethrow (no message port needed, for the same reason).
- * Each thread has its own instances of the GEMM and attention modules; a chunk copies the operand slices
- * it needs from the arena into its wasm memory, runs there, and copies its results into the arena.
+ * Each thread has its own instances of the GEMM and attention modules, built to import a shared memory
+ * (scripts/build-wasm.mjs) and instantiated on the arena itself: a chunk reads its operands where the
+ * calling thread put them and writes its results in place, through the kernels' strides. Below the
+ * modules' heap base the arena holds their static data; each thread's scratch (packed operands, tiles) is
+ * its own slot of the job's layout (params SCRATCH + index · SCRATCH_BYTES).
  */
 
 /** The layout of the control block and of the job parameters (mirrored as constants in pool.ts). */
@@ -42,6 +45,8 @@ export const P = {
   PER_GROUP: 23, INTERLEAVED: 24,
   // forward chunks: heads before TAIL run whole, each later head in QSPLIT query ranges (pool.ts: forwardBatch)
   TAIL: 25,
+  // every job: each thread's scratch in the arena (bytes): thread i's at SCRATCH + i · SCRATCH_BYTES
+  SCRATCH: 26, SCRATCH_BYTES: 27,
   // fault (tests)
   FAULT_CHUNK: 2,
   SIZE: 32,
@@ -52,11 +57,14 @@ export const FLASH_BITS = { q: 1, k: 2, v: 4, out: 8, dOut: 16, dq: 32, dk: 64, 
 
 /** What a thread is given. */
 export interface ThreadInit {
+  /** The shared-memory builds of the GEMM and attention modules (they import the arena as env.memory). */
   readonly gemmModule: object;
   readonly flashModule: object;
+  /** This thread's index: 0 for the calling thread, 1… for the workers (its scratch slot). */
+  readonly index: number;
   readonly ctl: Int32Array;
   readonly params: Float64Array;
-  /** The shared arena memory (its size in bytes is `ctl[CTL.ARENA]`). */
+  /** The shared arena memory (its size in bytes is `ctl[CTL.ARENA]`): a shared `WebAssembly.Memory`. */
   readonly arena: { readonly buffer: ArrayBufferLike };
   /** Where a failing worker writes its message (UTF-16 code units; the length goes to `ctl[CTL.ERR_LEN]`). */
   readonly errText: Uint16Array;
@@ -68,8 +76,12 @@ export interface ThreadRunner {
   chunk(idx: number): void;
   /** Claims and runs chunks of the current job until none is left; true when the job's chunks are all claimed. */
   drain(onError: (e: unknown) => void): void;
-  /** Bytes of wasm memory a flash call of this shape (groups of `perGroup` heads) needs on one thread (configure + workBytes). */
-  flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean, perGroup: number): number;
+  /** Where a job's layout may start in the arena (bytes): past both modules' static data, 64-aligned. */
+  readonly heapBase: number;
+  /** Scratch bytes one thread needs for a GEMM chunk of Mc×Nc×K (`packed`: plus all of a K×N B, packed). */
+  gemmScratch(Mc: number, Nc: number, K: number, packed: boolean): number;
+  /** Scratch bytes one thread needs for an attention head of this shape, forward (plus Tq floats of log-sum-exp) or backward. */
+  flashScratch(Tq: number, Tk: number, D: number, Dv: number, backward: boolean): number;
   /** The worker loop: waits for jobs (blocking in `Atomics.wait`) and runs chunks until the stop flag is set. */
   serve(): void;
 }
@@ -78,16 +90,13 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   // Constants repeated here on purpose: this function's text is all a worker gets.
   const CLAIM = 0, NCH = 1, DONE = 2, ERR = 3, ARENA = 4, STOP = 5, WORKER_CHUNKS = 6, READY = 7, ERR_LEN = 8, LOADED = 9;
   const GEMM = 1, ATT_FWD = 2, ATT_BWD = 3, FAULT = 9;
-  const PAGE = 65536;
   const BQ = 64;
   // How long an idle worker polls for the next job before it sleeps in Atomics.wait: a job that follows
   // soon (the next node of a graph, the next call of a loop) then starts without a futex wake-up, which
   // on a busy or virtualised machine can cost more than a small job's whole run.
   const SPIN_MS = 2;
 
-  interface Mem { readonly buffer: ArrayBuffer; grow(pages: number): number }
   interface GemmX {
-    readonly memory: Mem;
     gemm(M: number, N: number, K: number, a: number, rsa: number, csa: number, b: number, rsb: number, csb: number, c: number, ldc: number, bias: number, work: number): void;
     gemmPacked(M: number, N: number, K: number, a: number, rsa: number, csa: number, packed: number, c: number, ldc: number, bias: number, work: number): void;
     packB(N: number, K: number, b: number, rsb: number, csb: number, dst: number): void;
@@ -96,7 +105,6 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     heapBase(): number;
   }
   interface FlashX {
-    readonly memory: Mem;
     configure(tq: number, tk: number, d: number, dv: number, scale: number, causal: number, window: number, mask: number, maskRow: number): void;
     rowStrides(q: number, k: number, v: number, o: number, dO: number, dq: number, dk: number, dv: number): void;
     workBytes(backward: number): number;
@@ -106,24 +114,20 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   }
   interface Wa { Instance: new (m: object, imports: object) => { readonly exports: unknown } }
   const wa = (globalThis as unknown as { WebAssembly: Wa }).WebAssembly;
-  const imports = (what: string) => ({ env: { abort: () => { throw new Error(`${what}: abort`); } } });
+  const imports = (what: string) => ({ env: { memory: init.arena, abort: () => { throw new Error(`${what}: abort`); } } });
   const gx = new wa.Instance(init.gemmModule, imports("wasm gemm")).exports as GemmX;
   const fx = new wa.Instance(init.flashModule, imports("wasm attention")).exports as FlashX;
-  const gBase = gx.heapBase();
-  const fBase = fx.heapBase();
+  const heapBase = Math.max(gx.heapBase(), fx.heapBase());
   const ctl = init.ctl;
   const prm = init.params;
   let au8 = new Uint8Array(init.arena.buffer);
-  let af32 = new Float32Array(au8.buffer);
   let af64 = new Float64Array(au8.buffer);
   let ai32 = new Int32Array(au8.buffer);
-  // The packed B resident in the GEMM instance (row chunks of one product share it): job serial and product.
+  // The packed B in this thread's scratch (row chunks of one product share it): job serial and product.
   let bSerial = -1;
   let bProduct = -1;
-  // The attention head group resident in the attention instance (a thread that claims several chunks of
-  // one group, as neighbouring query-block chunks of a head usually are, copies its inputs once): job serial and group.
+  // The head whose keys and values lie packed in this thread's scratch (flash `packKV`): job serial and head.
   let fSerial = -1;
-  let fGroup = -1;
   let fHead = -1;
 
   /** Takes fresh views of the arena when the calling thread has grown it (one load when it has not). */
@@ -133,15 +137,17 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     const buf = init.arena.buffer;
     if (buf.byteLength < bytes) throw new Error(`the arena grew to ${bytes} bytes, but this thread sees ${buf.byteLength}`);
     au8 = new Uint8Array(buf, 0, bytes);
-    af32 = new Float32Array(buf, 0, bytes >> 2);
     af64 = new Float64Array(buf, 0, bytes >> 3);
     ai32 = new Int32Array(buf, 0, bytes >> 2);
   }
 
-  function grow(mem: Mem, bytes: number): void {
-    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
-  }
+  /** This thread's scratch in the arena (bytes, 64-aligned). */
+  const scratch = (): number => prm[26] + init.index * prm[27];
   const up64 = (n: number) => Math.ceil(n / 64) * 64;
+
+  function gemmScratch(Mc: number, Nc: number, K: number, packed: boolean): number {
+    return (packed ? up64(gx.packedBBytes(Nc, K)) : 0) + up64(gx.workBytes(Mc, Nc, K));
+  }
 
   function gemmChunk(idx: number): void {
     const M = prm[2], N = prm[3], K = prm[4], a = prm[5], rsa = prm[6], csa = prm[7], b = prm[8], rsb = prm[9], csb = prm[10];
@@ -156,75 +162,40 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     const n0 = cols ? part * block : 0;
     const Nc = cols ? Math.min(N, n0 + block) - n0 : N;
     if (Mc <= 0 || Nc <= 0) return;
-    // Footprints (element spans) of this chunk's A rows and B columns; strides are non-negative.
+    // Element offsets in the arena of this chunk's A rows, B columns and C block; footprint ends for `loaded`.
     const aStart = a + ao + m0 * rsa;
-    const aSpan = K > 0 ? (Mc - 1) * rsa + (K - 1) * csa + 1 : 0;
     const bStart = b + bo + n0 * csb;
-    const bSpan = K > 0 ? (K - 1) * rsb + (Nc - 1) * csb + 1 : 0;
-    loaded(Math.max(aStart + aSpan, bStart + bSpan));
-    // Row blocks share their product's B: it is packed once per thread (packB) and stays resident for the
-    // thread's later row blocks of the same product. Layout: packed B | B, then A | bias | C | work over B
-    // (raw B is dead once packed). Column blocks each have their own B: B | A | bias | C | work, plain gemm.
-    const packedAt = gBase;
-    const packedBytes = cols ? 0 : up64(gx.packedBBytes(N, K));
-    const bAt = packedAt + packedBytes;
-    const aAt = cols ? bAt + up64(bSpan * 4) : bAt;
-    const biasAt = bias >= 0 ? aAt + up64(aSpan * 4) : 0;
-    const cAt = bias >= 0 ? biasAt + up64(Nc * 4) : aAt + up64(aSpan * 4);
-    const workAt = cAt + up64(Mc * Nc * 4);
-    grow(gx.memory, Math.max(workAt + gx.workBytes(Mc, Nc, K) + 64, bAt + up64(bSpan * 4)));
-    const f = new Float32Array(gx.memory.buffer);
+    const aEnd = K > 0 ? aStart + (Mc - 1) * rsa + (K - 1) * csa + 1 : 0;
+    const bEnd = K > 0 ? bStart + (K - 1) * rsb + (Nc - 1) * csb + 1 : 0;
+    loaded(Math.max(aEnd, bEnd));
+    const cAt = c + t * M * N + m0 * N + n0;
+    const biasAt = bias >= 0 ? 4 * (bias + n0) : 0;
+    // Row blocks share their product's B: it is packed once per thread into its scratch (packB) and read
+    // from there by the thread's later row blocks of the same product. Column blocks each have their own B.
+    const at = scratch();
     if (cols) {
-      f.set(af32.subarray(bStart, bStart + bSpan), bAt >> 2);
-      bSerial = -1;
-    } else if (serial !== bSerial || t !== bProduct) {
-      f.set(af32.subarray(bStart, bStart + bSpan), bAt >> 2);
-      gx.packB(N, K, bAt, rsb, csb, packedAt);
+      gx.gemm(Mc, Nc, K, 4 * aStart, rsa, csa, 4 * bStart, rsb, csb, 4 * cAt, N, biasAt, at);
+      return void Atomics.store(ai32, prm[19] + idx, serial);
+    }
+    const work = at + up64(gx.packedBBytes(N, K));
+    if (serial !== bSerial || t !== bProduct) {
+      gx.packB(N, K, 4 * bStart, rsb, csb, at);
       bSerial = serial;
       bProduct = t;
     }
-    f.set(af32.subarray(aStart, aStart + aSpan), aAt >> 2);
-    if (bias >= 0) f.set(af32.subarray(bias + n0, bias + n0 + Nc), biasAt >> 2);
-    const biasArg = bias >= 0 ? biasAt : 0;
-    if (cols) gx.gemm(Mc, Nc, K, aAt, rsa, csa, bAt, rsb, csb, cAt, Nc, biasArg, workAt);
-    else gx.gemmPacked(Mc, Nc, K, aAt, rsa, csa, packedAt, cAt, Nc, biasArg, workAt);
-    const cOut = c + t * M * N + m0 * N + n0;
-    if (Nc === N) af32.set(f.subarray(cAt >> 2, (cAt >> 2) + Mc * N), cOut);
-    else for (let i = 0; i < Mc; i++) af32.set(f.subarray((cAt >> 2) + i * Nc, (cAt >> 2) + (i + 1) * Nc), cOut + i * N);
+    gx.gemmPacked(Mc, Nc, K, 4 * aStart, rsa, csa, at, 4 * cAt, N, biasAt, work);
     Atomics.store(ai32, prm[19] + idx, serial);
   }
 
-  /** Lays out one head's flash buffers (float counts) + mask + work in the attention instance; returns offsets. */
-  function flashLayout(floats: number[], maskBytes: number, backward: boolean): { at: number[]; maskAt: number; work: number; top: number } {
-    let top = fBase;
-    const at = floats.map((n) => {
-      if (n <= 0) return 0;
-      const p = top;
-      top = p + up64(n * 4);
-      return p;
-    });
-    let maskAt = 0;
-    if (maskBytes > 0) {
-      maskAt = top;
-      top += up64(maskBytes);
-    }
-    const work = top;
-    top += fx.workBytes(backward ? 1 : 0);
-    return { at, maskAt, work, top };
+  function flashScratch(Tq: number, Tk: number, D: number, Dv: number, backward: boolean): number {
+    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0); // workBytes depends on the sizes only
+    return up64(fx.workBytes(backward ? 1 : 0)) + (backward ? 0 : up64(4 * Tq));
   }
 
-  function configure(maskAt: number): void {
-    const Tk = prm[3], maskBytes = prm[9];
-    fx.configure(prm[2], Tk, prm[4], prm[5], prm[6], prm[7], prm[8], maskBytes > 0 ? maskAt : 0, prm[10]);
-  }
-
-  function flashBytes(Tq: number, Tk: number, D: number, Dv: number, maskBytes: number, weights: boolean, backward: boolean, perGroup: number): number {
-    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, maskBytes > 0 ? 64 : 0, maskBytes > Tk ? Tk : 0);
-    const G = perGroup;
-    const floats = backward
-      ? [G * Tq * D, G * Tk * D, G * Tk * Dv, G * Tq * Dv, G * Tq * D, G * Tk * D, G * Tk * Dv]
-      : [G * Tq * D, G * Tk * D, G * Tk * Dv, G * Tq * Dv, weights ? Tq * Tk : 0, Tq];
-    return flashLayout(floats, maskBytes, backward).top;
+  /** Configures the attention instance for head h of the job: sizes, attributes, its mask in the arena. */
+  function configure(h: number): void {
+    const mb = prm[9];
+    fx.configure(prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8], mb > 0 ? prm[11] + h * mb : 0, prm[10]);
   }
 
   /**
@@ -234,24 +205,6 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
   function strides(bit: number, T: number, W: number): { group: number; head: number; row: number } {
     const G = prm[23];
     return (prm[24] & bit) !== 0 ? { group: G * T * W, head: W, row: G * W } : { group: G * T * W, head: T * W, row: W };
-  }
-
-  /** Copies `rows` rows of `width` floats, both sides `ld` floats apart (one `set` when the rows are dense). */
-  function copyRows(src: Float32Array, s0: number, dst: Float32Array, d0: number, rows: number, width: number, ld: number): void {
-    if (ld === width) {
-      dst.set(src.subarray(s0, s0 + rows * width), d0);
-      return;
-    }
-    for (let i = 0; i < rows; i++) {
-      const s = s0 + i * ld;
-      const d = d0 + i * ld;
-      for (let c = 0; c < width; c++) dst[d + c] = src[s + c];
-    }
-  }
-
-  function loadMask(h: number, maskAt: number): void {
-    const mb = prm[9];
-    if (mb > 0) new Uint8Array(fx.memory.buffer).set(au8.subarray(prm[11] + h * mb, prm[11] + (h + 1) * mb), maskAt);
   }
 
   /**
@@ -289,43 +242,25 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     return { h, b0: edge(part), b1: edge(part + 1) };
   }
 
-  // A head's chunk copies its whole group of every input (contiguous in any layout) into this thread's
-  // instance, runs the head there through row strides, and copies back only its own rows of each result.
+  // A chunk runs its head in place: the operands' rows are read from the arena and the results written there,
+  // through the row strides of their layout.
   function forwardChunk(idx: number): void {
     const Tq = prm[2], Tk = prm[3], D = prm[4], Dv = prm[5], qs = prm[19], G = prm[23];
     const q = prm[12], k = prm[13], v = prm[14], out = prm[16], w = prm[17], lse = prm[18];
     const { h, b0, b1 } = forwardPart(idx, prm[25], qs, Tq, Tk, prm[7] !== 0, prm[8]);
     if (b1 <= b0) return;
-    const r0 = b0 * BQ;
-    const r1 = Math.min(Tq, b1 * BQ);
+    loaded(Math.floor(h / G) + 1);
     const g = Math.floor(h / G);
     const j = h - g * G;
     const sq = strides(1, Tq, D), sk = strides(2, Tk, D), sv = strides(4, Tk, Dv), so = strides(8, Tq, Dv);
-    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0); // workBytes depends on the sizes only
-    const lay = flashLayout([sq.group, sk.group, sv.group, so.group, w >= 0 ? Tq * Tk : 0, Tq], prm[9], false);
-    grow(fx.memory, lay.top);
-    const [qAt, kAt, vAt, oAt, wAt, lAt] = lay.at;
-    configure(lay.maskAt);
+    const at = (base: number, s: { group: number; head: number }) => 4 * (base + g * s.group + j * s.head);
+    configure(h);
     fx.rowStrides(sq.row, sk.row, sv.row, so.row, Dv, D, D, Dv);
-    loadMask(h, lay.maskAt);
-    const f = new Float32Array(fx.memory.buffer);
-    if (fSerial !== prm[1] || fGroup !== g) {
-      loaded(g + 1);
-      f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
-      f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
-      f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
-      fSerial = prm[1];
-      fGroup = g;
-      fHead = -1;
-    }
-    // The keys and values stay packed in the work area from this thread's last chunk of the same head.
-    const packKV = fHead === h ? 0 : 1;
+    // The keys and values stay packed in the scratch from this thread's last chunk of the same head.
+    const packKV = fSerial === prm[1] && fHead === h ? 0 : 1;
+    fSerial = prm[1];
     fHead = h;
-    fx.forwardRange(qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, oAt + 4 * j * so.head, wAt, lAt, lay.work, b0, b1, packKV);
-    const o0 = j * so.head + r0 * so.row;
-    copyRows(f, (oAt >> 2) + o0, af32, out + g * so.group + o0, r1 - r0, Dv, so.row);
-    if (w >= 0) af32.set(f.subarray((wAt >> 2) + r0 * Tk, (wAt >> 2) + r1 * Tk), w + h * Tq * Tk + r0 * Tk);
-    if (lse >= 0) af32.set(f.subarray((lAt >> 2) + r0, (lAt >> 2) + r1), lse + h * Tq + r0);
+    fx.forwardRange(at(q, sq), at(k, sk), at(v, sv), at(out, so), w >= 0 ? 4 * (w + h * Tq * Tk) : 0, lse >= 0 ? 4 * (lse + h * Tq) : 0, scratch(), b0, b1, packKV);
   }
 
   function backwardChunk(h: number): void {
@@ -333,29 +268,14 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     const q = prm[12], k = prm[13], v = prm[14], dO = prm[15], dq = prm[20], dk = prm[21], dv = prm[22];
     const g = Math.floor(h / G);
     const j = h - g * G;
+    loaded(g + 1);
     const sq = strides(1, Tq, D), sk = strides(2, Tk, D), sv = strides(4, Tk, Dv), sg = strides(16, Tq, Dv);
     const sdq = strides(32, Tq, D), sdk = strides(64, Tk, D), sdv = strides(128, Tk, Dv);
-    fx.configure(Tq, Tk, D, Dv, 1, 0, -1, 0, 0);
-    const lay = flashLayout([sq.group, sk.group, sv.group, sg.group, sdq.group, sdk.group, sdv.group], prm[9], true);
-    grow(fx.memory, lay.top);
-    const [qAt, kAt, vAt, gAt, dqAt, dkAt, dvAt] = lay.at;
-    configure(lay.maskAt);
+    const at = (base: number, s: { group: number; head: number }) => 4 * (base + g * s.group + j * s.head);
+    configure(h);
     fx.rowStrides(sq.row, sk.row, sv.row, Dv, sg.row, sdq.row, sdk.row, sdv.row);
-    loadMask(h, lay.maskAt);
-    loaded(g + 1);
-    fSerial = -1; // the backward layout overwrites the forward's resident inputs
-    const f = new Float32Array(fx.memory.buffer);
-    f.set(af32.subarray(q + g * sq.group, q + (g + 1) * sq.group), qAt >> 2);
-    f.set(af32.subarray(k + g * sk.group, k + (g + 1) * sk.group), kAt >> 2);
-    f.set(af32.subarray(v + g * sv.group, v + (g + 1) * sv.group), vAt >> 2);
-    f.set(af32.subarray(dO + g * sg.group, dO + (g + 1) * sg.group), gAt >> 2);
-    fx.backward(
-      qAt + 4 * j * sq.head, kAt + 4 * j * sk.head, vAt + 4 * j * sv.head, gAt + 4 * j * sg.head,
-      dqAt + 4 * j * sdq.head, dkAt + 4 * j * sdk.head, dvAt + 4 * j * sdv.head, lay.work,
-    );
-    copyRows(f, (dqAt >> 2) + j * sdq.head, af32, dq + g * sdq.group + j * sdq.head, Tq, D, sdq.row);
-    copyRows(f, (dkAt >> 2) + j * sdk.head, af32, dk + g * sdk.group + j * sdk.head, Tk, D, sdk.row);
-    copyRows(f, (dvAt >> 2) + j * sdv.head, af32, dv + g * sdv.group + j * sdv.head, Tk, Dv, sdv.row);
+    fSerial = -1; // the backward's layout of the scratch overwrites the forward's packed keys and values
+    fx.backward(at(q, sq), at(k, sk), at(v, sv), at(dO, sg), at(dq, sdq), at(dk, sdk), at(dv, sdv), scratch());
   }
 
   /**
@@ -451,5 +371,5 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     }
   }
 
-  return { chunk, drain, flashBytes, serve };
+  return { chunk, drain, heapBase: Math.ceil(heapBase / 64) * 64, gemmScratch, flashScratch, serve };
 }
