@@ -410,7 +410,6 @@ export class ThreadPool {
     const st = this.prepare(arena.bytes);
     if (!st) return null;
     if (p.bias) st.f32.set(p.bias, biasAt);
-    st.i32.fill(0, flagsAt, flagsAt + chunks);
     if (p.aOff) for (let t = 0; t < count; t++) st.f64[aOffsAt / 2 + t] = p.aOff[t];
     if (p.bOff) for (let t = 0; t < count; t++) st.f64[bOffsAt / 2 + t] = p.bOff[t];
     const q = st.params;
@@ -431,28 +430,19 @@ export class ThreadPool {
     q[P.COLS] = cols ? 1 : 0;
     q[P.PARTS] = parts;
     q[P.BLOCK] = block;
-    q[P.FLAGS] = flagsAt;
     q[P.SCRATCH] = scratchAt;
     q[P.SCRATCH_BYTES] = scratchBytes;
     const out = new Float32Array(count * M * N);
-    // Row blocks are contiguous in C: each is copied out as soon as it is done (column blocks at the end).
-    const collected = new Uint8Array(chunks);
-    const tag = q[P.SERIAL];
-    const collect = (): void => {
-      if (cols) return;
-      for (let idx = 0; idx < chunks; idx++) {
-        if (collected[idx] !== 0 || Atomics.load(st.i32, flagsAt + idx) !== tag) continue;
-        const t = Math.floor(idx / parts);
-        const m0 = (idx - t * parts) * block;
-        const from = t * M * N + m0 * N;
-        const to = from + (Math.min(M, m0 + block) - m0) * N;
-        out.set(st.f32.subarray(cAt + from, cAt + to), from);
-        collected[idx] = 1;
-      }
-    };
-    this.exec(st, JOB.GEMM, chunks, { groups: 0, parts: [[p.b, bAt], [p.a, aAt]], touch: [out] }, true, collect);
-    if (cols) out.set(st.f32.subarray(cAt, cAt + count * M * N));
-    else collect();
+    // A row block is contiguous in C: each is a piece of its own. Column blocks are one piece, copied at the end.
+    const results = new Collector(st, flagsAt, chunks, cols ? 1 : chunks, (i) => (cols ? 0 : i), (i) => {
+      if (cols) return void out.set(st.f32.subarray(cAt, cAt + count * M * N));
+      const t = Math.floor(i / parts);
+      const from = t * M * N + (i - t * parts) * block * N;
+      const to = Math.min((t + 1) * M * N, from + block * N);
+      out.set(st.f32.subarray(cAt + from, cAt + to), from);
+    });
+    this.exec(st, JOB.GEMM, chunks, { groups: 0, parts: [[p.b, bAt], [p.a, aAt]], touch: [out] }, true, () => results.some());
+    results.rest();
     return out;
   }
 
@@ -479,12 +469,8 @@ export class ThreadPool {
       groupBytes,
       (sub, g0, g1, groups, batched) => {
         const lseOf = lse?.subarray(g0 * G * Tq, g1 * G * Tq);
-        const touch = [part(out, g0, g1, groups), ...(w ? [part(w, g0, g1, groups)] : [])];
-        return this.forwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), weights, lseOf, force || batched, touch);
-      },
-      (st, h0, h1) => {
-        fromArena(st, P.OUT, out.subarray(h0 * Tq * Dv, h1 * Tq * Dv));
-        if (w) fromArena(st, P.W, w.subarray(h0 * Tq * Tk, h1 * Tq * Tk));
+        const outs = [part(out, g0, g1, groups), ...(w ? [part(w, g0, g1, groups)] : [])];
+        return this.forwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), weights, lseOf, force || batched, outs);
       },
     );
     return ran === true ? { out, weights: w } : ran;
@@ -492,17 +478,16 @@ export class ThreadPool {
 
   /**
    * Runs an attention job as a sequence of jobs over batches of head groups (one batch when its operands,
-   * with the threads' scratch, fit `batchBytes` of arena): `run` publishes one batch (true: it ran; undefined / null: declined, as
-   * `forward`), `read` copies that batch's results (heads h0 ≤ h < h1) out of the arena before the next
-   * batch overwrites them. A batch declined after earlier ones ran is an error (it cannot happen: every
-   * batch but the last has the first one's size).
+   * with the threads' scratch, fit `batchBytes` of arena): `run` runs one batch and copies its results out
+   * of the arena (true: it ran; undefined / null: declined, as `forward`) before the next batch overwrites
+   * them. A batch declined after earlier ones ran is an error (it cannot happen: every batch but the last
+   * has the first one's size).
    */
   private inBatches(
     p: FlashProblem,
     backward: boolean,
     groupBytes: number,
     run: (sub: FlashProblem, g0: number, g1: number, groups: number, batched: boolean) => true | null | undefined,
-    read: (st: State, h0: number, h1: number) => void,
   ): true | null | undefined {
     const G = p.layout?.perGroup ?? 1;
     const groups = p.heads / G;
@@ -517,16 +502,16 @@ export class ThreadPool {
         if (g0 === 0) return ready;
         throw new BackendError(`wasm-simd-threads: attention batch of heads ${g0 * G}…${g1 * G - 1} declined after earlier batches ran`);
       }
-      read(this.state!, g0 * G, g1 * G);
     }
     return true;
   }
 
   /**
-   * Runs `forward` on one batch of head groups (the whole problem when it fits the arena budget), leaving
-   * out and weights in the arena (at params OUT, W); true when it ran.
+   * Runs `forward` on one batch of head groups (the whole problem when it fits the arena budget) and fills
+   * `outs` (the batch's share of out, and of the weights when asked for) group by group as they finish;
+   * true when it ran.
    */
-  private forwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse: Float32Array | undefined, force: boolean, touch: readonly Float32Array[]): true | null | undefined {
+  private forwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, weights: boolean, lse: Float32Array | undefined, force: boolean, outs: readonly Float32Array[]): true | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
     const T = this.threads;
     const nQ = Math.ceil(Tq / 64);
@@ -546,6 +531,7 @@ export class ThreadPool {
     const wAt = weights ? arena.take(heads * Tq * Tk) : -1;
     const lAt = lse ? arena.take(heads * Tq) : -1;
     const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const flagsAt = arena.take(chunks);
     const scratchBytes = runner.flashScratch(Tq, Tk, D, Dv, false);
     const scratchAt = arena.scratch(this.threads, scratchBytes);
     const st = this.prepare(arena.bytes);
@@ -556,7 +542,15 @@ export class ThreadPool {
     st.params[P.LSE] = lAt;
     st.params[P.QSPLIT] = qs;
     st.params[P.TAIL] = tail;
-    this.exec(st, JOB.ATT_FWD, chunks, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt]], touch });
+    // Chunk i runs head i below the tail, then each later head in qs query ranges.
+    const G = p.layout?.perGroup ?? 1;
+    const groupOf = (i: number) => Math.floor((i < tail ? i : tail + Math.floor((i - tail) / qs)) / G);
+    const results = new Collector(st, flagsAt, chunks, heads / G, groupOf, (g) => {
+      fromArena(st, oAt, g, heads / G, outs[0]);
+      if (weights) fromArena(st, wAt, g, heads / G, outs[1]);
+    });
+    this.exec(st, JOB.ATT_FWD, chunks, { groups: heads / G, parts: [[q, qAt], [k, kAt], [v, vAt]], touch: outs }, true, () => results.some());
+    results.rest();
     if (lse) lse.set(st.f32.subarray(lAt, lAt + heads * Tq));
     return true;
   }
@@ -576,20 +570,15 @@ export class ThreadPool {
       true,
       groupBytes,
       (sub, g0, g1, groups) => {
-        const touch = [part(grads.dq, g0, g1, groups), part(grads.dk, g0, g1, groups), part(grads.dv, g0, g1, groups)];
-        return this.backwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), part(dOut, g0, g1, groups), touch);
-      },
-      (st, h0, h1) => {
-        fromArena(st, P.DQ, grads.dq.subarray(h0 * Tq * D, h1 * Tq * D));
-        fromArena(st, P.DK, grads.dk.subarray(h0 * Tk * D, h1 * Tk * D));
-        fromArena(st, P.DVV, grads.dv.subarray(h0 * Tk * Dv, h1 * Tk * Dv));
+        const outs = [part(grads.dq, g0, g1, groups), part(grads.dk, g0, g1, groups), part(grads.dv, g0, g1, groups)];
+        return this.backwardBatch(sub, part(q, g0, g1, groups), part(k, g0, g1, groups), part(v, g0, g1, groups), part(dOut, g0, g1, groups), outs);
       },
     );
     return ran === true ? grads : ran;
   }
 
-  /** Runs `backward` on one batch of head groups, leaving dq, dk, dv in the arena (at params DQ, DK, DVV); true when it ran. */
-  private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, touch: readonly Float32Array[]): true | null | undefined {
+  /** Runs `backward` on one batch of head groups and fills `outs` (the batch's dq, dk, dv) group by group as they finish; true when it ran. */
+  private backwardBatch(p: FlashProblem, q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, outs: readonly Float32Array[]): true | null | undefined {
     const { heads, Tq, Tk, D, Dv } = p;
     const runner = this.start(0).runner;
     const arena = new ArenaLayout(runner.heapBase);
@@ -601,6 +590,7 @@ export class ThreadPool {
     const dkAt = arena.take(heads * Tk * D);
     const dvAt = arena.take(heads * Tk * Dv);
     const mAt = p.maskBytes > 0 ? arena.take(Math.ceil((heads * p.maskBytes) / 4)) : -1;
+    const flagsAt = arena.take(heads);
     const scratchBytes = runner.flashScratch(Tq, Tk, D, Dv, true);
     const scratchAt = arena.scratch(this.threads, scratchBytes);
     const st = this.prepare(arena.bytes);
@@ -610,7 +600,15 @@ export class ThreadPool {
     st.params[P.DQ] = dqAt;
     st.params[P.DK] = dkAt;
     st.params[P.DVV] = dvAt;
-    this.exec(st, JOB.ATT_BWD, heads, { groups: heads / (p.layout?.perGroup ?? 1), parts: [[q, qAt], [k, kAt], [v, vAt], [dOut, gAt]], touch });
+    const G = p.layout?.perGroup ?? 1;
+    const groups = heads / G;
+    const results = new Collector(st, flagsAt, heads, groups, (h) => Math.floor(h / G), (g) => {
+      fromArena(st, dqAt, g, groups, outs[0]);
+      fromArena(st, dkAt, g, groups, outs[1]);
+      fromArena(st, dvAt, g, groups, outs[2]);
+    });
+    this.exec(st, JOB.ATT_BWD, heads, { groups, parts: [[q, qAt], [k, kAt], [v, vAt], [dOut, gAt]], touch: outs }, true, () => results.some());
+    results.rest();
     return true;
   }
 
@@ -676,10 +674,55 @@ function groupsPerBatch(groups: number, groupBytes: number, batchBytes: number):
   return groups * groupBytes <= batchBytes ? groups : Math.max(1, Math.floor(batchBytes / groupBytes));
 }
 
-/** Fills `dst` from the arena, starting at the offset (floats) in job parameter `slot`. */
-function fromArena(st: State, slot: number, dst: Float32Array): void {
-  const at = st.params[slot];
-  dst.set(st.f32.subarray(at, at + dst.length));
+/** Fills piece `i` of `n` equal pieces of `dst` from the same piece of the arena array at `at` (floats). */
+function fromArena(st: State, at: number, i: number, n: number, dst: Float32Array): void {
+  const size = dst.length / n;
+  dst.set(st.f32.subarray(at + i * size, at + (i + 1) * size), i * size);
+}
+
+/**
+ * Copies a job's results out of the arena in pieces (GEMM row blocks, attention head groups) as their
+ * chunks finish: each chunk flags itself done (program.ts: `chunk`) in the job's flag slots. `some()`
+ * copies the pieces whose chunks are all done (the calling thread runs it once every chunk is claimed,
+ * while the workers end theirs); `rest()` copies the others once the job is over.
+ */
+class Collector {
+  private readonly left: Int32Array;
+  private readonly seen: Uint8Array;
+  private readonly copied: Uint8Array;
+  private readonly tag: number;
+  /** `pieceOf(i)`: the piece chunk i writes; `copy(piece)` copies one piece out. */
+  constructor(
+    private readonly st: State,
+    private readonly flagsAt: number,
+    chunks: number,
+    pieces: number,
+    private readonly pieceOf: (chunk: number) => number,
+    private readonly copy: (piece: number) => void,
+  ) {
+    this.left = new Int32Array(pieces);
+    for (let i = 0; i < chunks; i++) this.left[pieceOf(i)]++;
+    this.seen = new Uint8Array(chunks);
+    this.copied = new Uint8Array(pieces);
+    this.tag = st.params[P.SERIAL];
+    st.params[P.FLAGS] = flagsAt;
+    st.i32.fill(0, flagsAt, flagsAt + chunks);
+  }
+  some(): void {
+    for (let i = 0; i < this.seen.length; i++) {
+      if (this.seen[i] !== 0 || Atomics.load(this.st.i32, this.flagsAt + i) !== this.tag) continue;
+      this.seen[i] = 1;
+      const piece = this.pieceOf(i);
+      if (--this.left[piece] === 0) this.done(piece);
+    }
+  }
+  rest(): void {
+    for (let piece = 0; piece < this.copied.length; piece++) if (this.copied[piece] === 0) this.done(piece);
+  }
+  private done(piece: number): void {
+    this.copy(piece);
+    this.copied[piece] = 1;
+  }
 }
 
 /**

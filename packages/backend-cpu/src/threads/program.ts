@@ -36,8 +36,6 @@ export const P = {
   // GEMM
   M: 2, N: 3, K: 4, A: 5, RSA: 6, CSA: 7, B: 8, RSB: 9, CSB: 10, BIAS: 11, C: 12, COUNT: 13, AOFFS: 14, BOFFS: 15,
   COLS: 16, PARTS: 17, BLOCK: 18,
-  // GEMM: where each chunk leaves the job's serial (Int32 slots of the arena) once its block of C is in
-  FLAGS: 19,
   // attention
   TQ: 2, TK: 3, D: 4, DV: 5, SCALE: 6, CAUSAL: 7, WINDOW: 8, MASK_BYTES: 9, MASK_ROW: 10, MASK: 11, Q: 12, KK: 13,
   V: 14, DO: 15, OUT: 16, W: 17, LSE: 18, QSPLIT: 19, DQ: 20, DK: 21, DVV: 22,
@@ -47,6 +45,8 @@ export const P = {
   TAIL: 25,
   // every job: each thread's scratch in the arena (bytes): thread i's at SCRATCH + i · SCRATCH_BYTES
   SCRATCH: 26, SCRATCH_BYTES: 27,
+  // every job but FAULT: where chunk i leaves the job's serial once its results are in the arena (Int32 slot FLAGS + i)
+  FLAGS: 28,
   // fault (tests)
   FAULT_CHUNK: 2,
   SIZE: 32,
@@ -175,7 +175,7 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     const at = scratch();
     if (cols) {
       gx.gemm(Mc, Nc, K, 4 * aStart, rsa, csa, 4 * bStart, rsb, csb, 4 * cAt, N, biasAt, at);
-      return void Atomics.store(ai32, prm[19] + idx, serial);
+      return;
     }
     const work = at + up64(gx.packedBBytes(N, K));
     if (serial !== bSerial || t !== bProduct) {
@@ -184,7 +184,6 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
       bProduct = t;
     }
     gx.gemmPacked(Mc, Nc, K, 4 * aStart, rsa, csa, at, 4 * cAt, N, biasAt, work);
-    Atomics.store(ai32, prm[19] + idx, serial);
   }
 
   function flashScratch(Tq: number, Tk: number, D: number, Dv: number, backward: boolean): number {
@@ -300,7 +299,10 @@ export function threadProgram(init: ThreadInit): ThreadRunner {
     else if (kind === ATT_BWD) backwardChunk(idx);
     else if (kind === FAULT) {
       if (idx === prm[2]) throw new Error(`injected fault in chunk ${idx}`);
+      return;
     } else throw new Error(`unknown job kind ${kind}`);
+    // The chunk's results are in the arena: the calling thread may copy them out before the job ends.
+    Atomics.store(ai32, prm[28] + idx, prm[1]);
   }
 
   /** Claims the next chunk of the current job: its index, or -1 when none is left (`w` out: the claim word seen). */
