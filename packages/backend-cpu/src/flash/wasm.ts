@@ -41,7 +41,7 @@ export interface FlashProblem {
 
 let bytes: Uint8Array | null = null;
 /** The module's bytes, decoded from the generated base64 once. */
-export function flashWasmBytes(): Uint8Array {
+function flashWasmBytes(): Uint8Array {
   return (bytes ??= decodeModule("wasm attention", ATTENTION_WASM));
 }
 let module: object | null = null;

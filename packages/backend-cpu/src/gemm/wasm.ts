@@ -21,7 +21,7 @@ const MAX_BYTES = 2 ** 31;
 
 let bytes: Uint8Array | null = null;
 /** The module's bytes, decoded from the generated base64 once (`atob` exists in browsers and Node ≥ 16). */
-export function gemmWasmBytes(): Uint8Array {
+function gemmWasmBytes(): Uint8Array {
   return (bytes ??= decodeModule("wasm gemm", GEMM_WASM));
 }
 

@@ -74,7 +74,7 @@ export interface ThreadInit {
 export interface ThreadRunner {
   /** Runs chunk `idx` of the current job (errors propagate). */
   chunk(idx: number): void;
-  /** Claims and runs chunks of the current job until none is left; true when the job's chunks are all claimed. */
+  /** Claims and runs chunks of the current job until none is left (errors go to `onError`). */
   drain(onError: (e: unknown) => void): void;
   /** Where a job's layout may start in the arena (bytes): past both modules' static data, 64-aligned. */
   readonly heapBase: number;
