@@ -35,6 +35,23 @@ describe("Trainer.fit", () => {
     expect(events.at(-1)).toEqual({ type: "early_stop", epoch: 3, best: 4 });
   });
 
+  it("takes an epoch's batches from `batchOrder` when given (seeded by the run's seed and the epoch)", async () => {
+    const trainer = await Trainer.create(linearModel(), createCpuBackend(), { loss: { kind: "mse", output: "y" }, optimizer: { kind: "sgd", lr: 0.1 }, seed: 9 });
+    const asked: [number, number][] = [];
+    const sizes: number[] = [];
+    await trainer.fit(data, {
+      epochs: 2,
+      batchSize: 4,
+      batchOrder: (epoch, seed) => {
+        asked.push([epoch, seed]);
+        return [[7], [0, 1, 2], [3, 4, 5, 6]];
+      },
+      onEvent: (e) => e.type === "step" && sizes.push(e.examples),
+    });
+    expect(asked).toEqual([[0, 9], [1, 9]]);
+    expect(sizes).toEqual([1, 3, 4, 1, 3, 4]);
+  });
+
   it("reports steps with epoch/batch positions and learns a linear map", async () => {
     const trainer = await Trainer.create(linearModel(), createCpuBackend(), { loss: { kind: "mse", output: "y" }, optimizer: { kind: "sgd", lr: 0.5, momentum: 0.9 } });
     const steps: TrainerEvent[] = [];

@@ -137,3 +137,4 @@ export { normalizePath, resolveImport } from "./paths.js";
 export { compileFile, compileSource, type CompileOptions, type CompileResult } from "./lower/compile.js";
 export { Lowerer, type HyperValues } from "./lower/lower.js";
 export type { TrainConfig, ScheduleSpec } from "./lower/train-config.js";
+export { trainerOptions, scheduleOf } from "./lower/trainer-options.js";

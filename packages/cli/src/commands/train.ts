@@ -1,8 +1,8 @@
 import {
-  JsonlDataset, Trainer, decodeCheckpoint, makeSchedule, writeSafetensors, globToRegExp,
-  type ExampleSchema, type Graph, type LrSchedule, type OptimizerSpec, type TrainerEvent, type ParamGroup,
+  JsonlDataset, Trainer, decodeCheckpoint, writeSafetensors, globToRegExp,
+  type ExampleSchema, type Graph, type OptimizerSpec, type TrainerEvent, type ParamGroup,
 } from "@attn/core";
-import type { TrainConfig } from "@attn/dsl";
+import { trainerOptions, type TrainConfig } from "@attn/dsl";
 import { compileOrFail, type CompileFlags } from "../compile.js";
 import { CliError, loadWeights, readInput, writeFileAtomic } from "../io.js";
 import { ProgressBar } from "../progress.js";
@@ -65,12 +65,6 @@ export function effectiveConfig(file: string, cfg: TrainConfig | undefined, f: T
   };
 }
 
-function scheduleOf(cfg: TrainConfig, totalSteps: number): LrSchedule {
-  const s = cfg.schedule;
-  if (!s || s.kind === "constant") return s?.warmup ? { kind: "warmup", warmupSteps: s.warmup } : { kind: "constant" };
-  return { kind: s.kind, warmupSteps: s.warmup, totalSteps };
-}
-
 function parseGroups(specs: readonly string[]): ParamGroup[] {
   return specs.map((s) => {
     const eq = s.lastIndexOf("=");
@@ -93,13 +87,8 @@ export async function train(path: string, f: TrainFlags, out: (s: string) => voi
   const totalSteps = epochs * Math.ceil(data.size / batchSize);
   const frozenNames = graph.params.filter((p) => (cfg.freeze ?? []).some((g) => globToRegExp(g).test(p.name))).map((p) => p.name);
   const opts = {
-    loss: cfg.loss,
-    optimizer: cfg.optimizer,
-    ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}),
-    ...(cfg.freeze ? { freeze: cfg.freeze } : {}),
+    ...trainerOptions(cfg, totalSteps),
     groups: parseGroups(f.lrGroups),
-    schedule: makeSchedule(scheduleOf(cfg, totalSteps)),
-    seed: cfg.seed ?? 0,
     ...(f.weights ? { weights: await loadWeights(f.weights) } : {}),
   };
   const backend = backendByName(f.backend);

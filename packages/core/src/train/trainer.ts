@@ -38,6 +38,12 @@ export interface FitOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly shuffle?: boolean;
+  /**
+   * The batches of an epoch, as example indices, in place of shuffling and cutting (e.g. length-bucketed
+   * batches, which waste less on padding). Must be deterministic in (seed, epoch) so a resumed run sees the
+   * same batches.
+   */
+  readonly batchOrder?: (epoch: number, seed: number) => number[][];
   /** Metrics after each epoch (e.g. validation loss or accuracy); `validation` adds `valid_loss`. */
   readonly validation?: Dataset;
   readonly evaluate?: (trainer: Trainer) => Promise<Record<string, number>>;
@@ -164,7 +170,7 @@ export class Trainer {
     if (!Number.isInteger(fit.batchSize) || fit.batchSize < 1) throw new BackendError(`batch size must be a positive integer, got ${fit.batchSize}`);
     while (this.progress.epoch < fit.epochs) {
       const { epoch, batchInEpoch } = this.progress;
-      const batches = batchesOf(epochOrder(train.size, this.progress.seed, epoch, fit.shuffle ?? true), fit.batchSize);
+      const batches = fit.batchOrder ? fit.batchOrder(epoch, this.progress.seed) : batchesOf(epochOrder(train.size, this.progress.seed, epoch, fit.shuffle ?? true), fit.batchSize);
       let lossSum = 0;
       let seen = 0;
       for (let k = batchInEpoch; k < batches.length; k++) {
