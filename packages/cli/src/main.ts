@@ -7,6 +7,7 @@ import { exportCommand } from "./commands/export.js";
 import { demo } from "./commands/demo.js";
 import { evaluate, train } from "./commands/train.js";
 import { data } from "./commands/data.js";
+import { VIZ_KINDS, isVizKind, viz, type VizKind } from "./commands/viz.js";
 import { CliError, parseOverrides } from "./io.js";
 
 export const USAGE = `attn: attention models from .attn files
@@ -24,6 +25,9 @@ usage:
                   [--freeze PATTERN]... [--lr-group PATTERN=LR]... [--log METRICS.jsonl]
   attn eval FILE --weights W.safetensors|CKPT --data DATA.jsonl [--batch-size N] [--json]
   attn data reverse-digits --out DIR [--train-size N] [--valid-size N] [--test-size N] [--seed N]
+  attn viz curves LOG.jsonl -o CURVES.svg [--metric NAME]...
+  attn viz attention FILE --inputs X.json [--weights W.safetensors] [--output NAME] -o HEAT.svg
+                     [--rows a,b,...] [--cols x,y,...] [--seed N] [--model NAME] [--set name=value]...
   attn demo
   attn --help | --version
 
@@ -51,6 +55,10 @@ const OPTIONS = {
   freeze: { type: "string", multiple: true },
   "lr-group": { type: "string", multiple: true },
   log: { type: "string" },
+  metric: { type: "string", multiple: true },
+  output: { type: "string" },
+  rows: { type: "string" },
+  cols: { type: "string" },
   out: { type: "string", short: "o" },
   opset: { type: "string" },
   "external-data": { type: "boolean", default: false },
@@ -96,18 +104,31 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     io.out("attn 0.0.0");
     return 0;
   }
-  const [cmd, file, ...extra] = positionals;
+  const [cmd, ...args] = positionals;
   if (v.help || !cmd) {
     io.out(USAGE);
     return v.help ? 0 : 2;
   }
+  // `viz` names what to draw before its FILE (`attn viz curves LOG.jsonl`); every other command's first
+  // argument is its FILE.
+  let kind: VizKind | undefined;
+  if (cmd === "viz") {
+    const k = args.shift();
+    if (!isVizKind(k)) {
+      io.err(`attn viz: ${k === undefined ? "missing what to draw" : `unknown picture "${k}"`} (available: ${VIZ_KINDS.join(", ")})\n\n${USAGE}`);
+      return 2;
+    }
+    kind = k;
+  }
+  const name = kind === undefined ? cmd : `${cmd} ${kind}`;
+  const [file, ...extra] = args;
   const needsFile = cmd !== "demo";
   if (needsFile && !file) {
-    io.err(`attn ${cmd}: missing FILE\n\n${USAGE}`);
+    io.err(`attn ${name}: missing FILE\n\n${USAGE}`);
     return 2;
   }
   if (extra.length) {
-    io.err(`attn ${cmd}: unexpected argument "${extra[0]}"`);
+    io.err(`attn ${name}: unexpected argument "${extra[0]}"`);
     return 2;
   }
   const color = v.color ?? (Boolean(io.isTTY) && !process.env.NO_COLOR);
@@ -147,6 +168,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         return await evaluate(file, trainFlags(), io.out);
       case "data":
         return await data(file, { out: v.out, train: int("train-size", v["train-size"], 1) ?? 12800, valid: int("valid-size", v["valid-size"], 1) ?? 1000, test: int("test-size", v["test-size"], 1) ?? 1000, seed: seed ?? 1 }, io.err);
+      case "viz":
+        return await viz(kind!, file, {
+          model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, seed: seed ?? 0,
+          out: v.out, metrics: v.metric ?? [], output: v.output, rows: v.rows, cols: v.cols,
+        }, io.out, io.err);
       case "demo":
         return await demo(io.out);
       default:

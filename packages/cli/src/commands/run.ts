@@ -1,4 +1,4 @@
-import { Session, writeSafetensors, type Backend, type Tensor } from "@attn/core";
+import { Session, writeSafetensors, type Backend, type Graph, type Tensor } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import { createOnnxBackend } from "@attn/backend-onnx";
 import { createWebGpuBackend } from "@attn/backend-webgpu";
@@ -15,23 +15,37 @@ export function backendByName(name: string): Backend {
   throw new CliError(`unknown backend "${name}" (available: cpu, onnx, onnx-web, webgpu)`);
 }
 
-export interface RunFlags extends CompileFlags {
+/** What running a model once needs: the flags `attn run` and `attn viz attention` share. */
+export interface ModelRunFlags extends CompileFlags {
   weights?: string;
   inputs?: string;
   backend: string;
-  weightsOut?: string;
   seed: number;
+}
+
+export interface RunFlags extends ModelRunFlags {
+  weightsOut?: string;
   json: boolean;
 }
 
-/** `attn run FILE --inputs X.json [--weights W.safetensors]`: prints the outputs and the named attention weights. */
-export async function run(path: string, opts: RunFlags, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+/**
+ * Compiles FILE, loads the weights (noting on `err` when parameters come from the seed instead) and the
+ * inputs, and opens a Session on the chosen backend: the steps every command that runs a model shares.
+ * `command` names the caller in the message for a missing --inputs. The caller disposes the session.
+ */
+export async function openSession(path: string, opts: ModelRunFlags, err: (s: string) => void, command = "attn run"): Promise<{ graph: Graph; session: Session; feeds: Record<string, Tensor> }> {
   const { graph } = await compileOrFail(path, opts);
-  if (!opts.inputs) throw new CliError("attn run needs --inputs FILE.json (a JSON object of input name → nested array)");
+  if (!opts.inputs) throw new CliError(`${command} needs --inputs FILE.json (a JSON object of input name → nested array)`);
   const weights = opts.weights ? await loadWeights(opts.weights) : new Map<string, Tensor>();
   if (!opts.weights && graph.params.length) err(`note: no --weights given; parameters are initialised from seed ${opts.seed}`);
   const feeds = await loadInputs(opts.inputs, graph);
   const session = await Session.create(graph, backendByName(opts.backend), { weights, seed: opts.seed, source: opts.weights });
+  return { graph, session, feeds };
+}
+
+/** `attn run FILE --inputs X.json [--weights W.safetensors]`: prints the outputs and the named attention weights. */
+export async function run(path: string, opts: RunFlags, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { graph, session, feeds } = await openSession(path, opts, err);
   try {
     const results = await session.run(feeds);
     if (opts.weightsOut) {
