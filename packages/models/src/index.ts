@@ -38,6 +38,11 @@ export { parseFestivalLexicon, lexiconToTsv, lexiconFromTsv, loadCmudict, fnv1a3
 export { G2P_SPECIAL, G2P_LETTERS, G2P_PHONES, G2P_SRC_VOCAB, G2P_TGT_VOCAB, encodeWord, encodePhones, decodePhones } from "./g2p/vocab.js";
 export { editDistance, scoreG2P, type G2PScore } from "./g2p/metrics.js";
 export { g2pExamples, G2PDataset, bucketedBatches, type G2PExample } from "./g2p/dataset.js";
-export { pronounce, type PronounceOptions } from "./g2p/pronounce.js";
 export { parseIdx, type IdxArray } from "./fashion/idx.js";
 export { loadFashionMnist, fashionImages, FashionDataset, FASHION_CLASSES, FASHION_MEAN, FASHION_STD, FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SLICE_DIR, type FashionMnist } from "./fashion/fashion-mnist.js";
+export { ZOO, zooModel, hasPretrained, type ZooModel, type ZooTask } from "./zoo/registry.js";
+export { trainZooModel, compileZooModel, parameterCount, type ZooTrainOptions, type ZooTrainResult, type EpochRecord } from "./zoo/train.js";
+export { evaluateFashion, classifyFashion } from "./zoo/evaluate.js";
+export { G2PModel, readWeights, type Pronunciation, type PronounceOptions } from "./g2p/g2p-model.js";
+export { modelCard, machineSummary, type CardMetrics } from "./zoo/model-card.js";
+export { StepDecoder, type StepDecoderOptions, type DecodeOptions, type Decoded } from "./step-decoder.js";

@@ -1,0 +1,95 @@
+import { AttnError, readSafetensors, Tensor, type Backend } from "@attn/core";
+import { compileFile } from "@attn/dsl";
+import { readFileSync } from "node:fs";
+import { StepDecoder } from "../step-decoder.js";
+import type { ZooModel } from "../zoo/registry.js";
+import type { LexiconEntry } from "./cmudict.js";
+import { scoreG2P, type G2PScore } from "./metrics.js";
+import { G2P_SPECIAL, decodePhones, encodeWord } from "./vocab.js";
+
+/** A word's predicted pronunciation, with the attention of each output phone over the letters if asked. */
+export interface Pronunciation {
+  readonly word: string;
+  readonly phones: string[];
+  /** One row per output phone (and EOS): weights over the word's letters. */
+  readonly alignment?: Float32Array[];
+}
+
+export interface PronounceOptions {
+  /** Beam width (default 1: greedy). */
+  readonly beam?: number;
+  /** Words per call (default 256). */
+  readonly batchSize?: number;
+  readonly alignment?: boolean;
+}
+
+async function compileNamed(file: string, model: string) {
+  const r = await compileFile(file, { model });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (!r.graph || errors.length) throw new AttnError(`${file} (${model}): ${errors.map((d) => d.message).join("; ")}`);
+  return r.graph;
+}
+
+/**
+ * A grapheme-to-phoneme model of the zoo, ready to pronounce words: its encoder and decoder-step graphs
+ * (zoo/g2p_decode.attn) on a backend with the training model's weights (the shipped ones by default).
+ */
+export class G2PModel {
+  private constructor(
+    readonly model: ZooModel,
+    private readonly decoder: StepDecoder,
+  ) {}
+
+  static async load(model: ZooModel, backend: Backend, weights?: ReadonlyMap<string, Tensor>): Promise<G2PModel> {
+    if (model.task !== "g2p" || !model.decode) throw new AttnError(`${model.name} is not a grapheme-to-phoneme model`);
+    const w = weights ?? readWeights(model.weights);
+    const d = model.decode;
+    const decoder = await StepDecoder.create(await compileNamed(d.file, d.encoder), await compileNamed(d.file, d.step), backend, w, {
+      bos: G2P_SPECIAL.bos,
+      eos: G2P_SPECIAL.eos,
+      ...(d.window !== undefined ? { window: d.window } : {}),
+    });
+    return new G2PModel(model, decoder);
+  }
+
+  /** Pronounces `words` (letters a–z; case folded, apostrophes dropped). */
+  async pronounce(words: readonly string[], o: PronounceOptions = {}): Promise<Pronunciation[]> {
+    const bs = o.batchSize ?? 256;
+    // Sorting by length keeps padding, and the number of decoding steps, small within a batch.
+    const order = words.map((w, i) => ({ i, src: encodeWord(w) })).sort((a, b) => a.src.length - b.src.length);
+    const result = new Array<Pronunciation>(words.length);
+    for (let k = 0; k < order.length; k += bs) {
+      const chunk = order.slice(k, k + bs);
+      const S = Math.max(...chunk.map((c) => c.src.length));
+      const src = new Tensor("int32", [chunk.length, S]);
+      chunk.forEach((c, b) => src.data.set(c.src, b * S));
+      const decoded = await this.decoder.decode(src, { beam: o.beam ?? 1, ...(o.alignment ? { alignment: true } : {}) });
+      chunk.forEach((c, b) => {
+        const d = decoded[b];
+        result[c.i] = { word: words[c.i], phones: decodePhones(d.tokens), ...(d.alignment ? { alignment: d.alignment.map((row) => row.slice(0, c.src.length)) } : {}) };
+      });
+    }
+    return result;
+  }
+
+  /** WER/PER on dictionary entries, with every prediction. */
+  async evaluate(entries: readonly LexiconEntry[], o: PronounceOptions = {}): Promise<G2PScore & { predictions: string[][] }> {
+    const predictions = (await this.pronounce(entries.map((e) => e.word), o)).map((p) => p.phones);
+    return { ...scoreG2P(entries.map((e, i) => ({ prediction: predictions[i], references: e.prons }))), predictions };
+  }
+
+  dispose(): void {
+    this.decoder.dispose();
+  }
+}
+
+/** Reads a safetensors weights file, naming it in errors. */
+export function readWeights(path: string): Map<string, Tensor> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new AttnError(`cannot read weights ${path}: ${(e as Error).message}`);
+  }
+  return readSafetensors(bytes, path).tensors;
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { bindParams, Session, Tensor, type Graph } from "@attn/core";
+import { createCpuBackend } from "@attn/backend-cpu";
+import { compileZooModel, encodeWord, G2PModel, G2P_SPECIAL, greedyDecode, StepDecoder, ZOO, zooModel } from "../src/index.js";
+import { compileFile } from "@attn/dsl";
+
+// Decoding runs on separate encoder and step graphs (zoo/g2p_decode.attn) that must share the training
+// model's parameters and compute the same function. The reference is the training graph itself, rerun on
+// every prefix (teacher forcing): no shared code with the step path.
+const WORDS = ["tensor", "attention", "a", "phoneme", "zyzzyva", "of"];
+
+function srcBatch(words: readonly string[]): Tensor {
+  const ids = words.map(encodeWord);
+  const S = Math.max(...ids.map((r) => r.length));
+  const t = new Tensor("int32", [words.length, S]);
+  ids.forEach((r, b) => t.data.set(r, b * S));
+  return t;
+}
+
+/** Log-probability of `tokens` (+ EOS where `withEos`) for each row under the teacher-forced training graph. */
+async function sequenceLogp(session: Session, src: Tensor, rows: readonly (readonly number[])[], withEos: readonly boolean[] = rows.map(() => true)): Promise<number[]> {
+  const T = Math.max(...rows.map((r) => r.length)) + 1;
+  const tgt = new Tensor("int32", [rows.length, T]);
+  rows.forEach((r, b) => tgt.data.set([G2P_SPECIAL.bos, ...r], b * T));
+  const { logits } = await session.run({ src, tgt_in: tgt }, { outputs: ["logits"] });
+  const V = logits.shape[2];
+  return rows.map((r, b) => {
+    let lp = 0;
+    (withEos[b] ? [...r, G2P_SPECIAL.eos] : r).forEach((tok, t) => {
+      const off = (b * T + t) * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits.data[off + v]);
+      let s = 0;
+      for (let v = 0; v < V; v++) s += Math.exp(logits.data[off + v] - max);
+      lp += logits.data[off + tok] - max - Math.log(s);
+    });
+    return lp;
+  });
+}
+
+async function seeded(graph: Graph, seed: number) {
+  return bindParams(graph, new Map(), { seed });
+}
+
+describe("step decoding of the G2P zoo models", () => {
+  const backend = createCpuBackend();
+  for (const model of ZOO.filter((m) => m.task === "g2p")) {
+    it(`${model.name}: greedy step decoding equals greedy decoding with the training graph, with the same log-probability`, async () => {
+      const { graph } = await compileZooModel(model);
+      const weights = await seeded(graph, 11);
+      const g2p = await G2PModel.load(model, backend, weights);
+      const session = await Session.create(graph, backend, { weights });
+      const src = srcBatch(WORDS);
+      const ref = await greedyDecode(session, src, { bos: G2P_SPECIAL.bos, eos: G2P_SPECIAL.eos, maxLen: src.shape[1] + 8 });
+      const got = await g2p.pronounce(WORDS);
+      const dec = await (g2p as unknown as { decoder: StepDecoder }).decoder.decode(src);
+      session.dispose();
+      g2p.dispose();
+      expect(dec.map((d) => d.tokens)).toEqual(ref.tokens);
+      expect(got.map((p) => p.phones.length)).toEqual(ref.tokens.map((t) => t.filter((x) => x > 2).length));
+      const lp = await sequenceLogp(await Session.create(graph, backend, { weights }), src, dec.map((d) => d.tokens), dec.map((d) => d.complete));
+      dec.forEach((d, i) => expect(d.logp).toBeCloseTo(lp[i], 3));
+    });
+  }
+
+  for (const name of ["g2p-luong", "g2p-transformer"]) {
+    it(`${name}: a beam as wide as every candidate finds the most probable output of up to two phones (exhaustive check)`, async () => {
+      const model = zooModel(name);
+      const { graph } = await compileZooModel(model);
+      const weights = await seeded(graph, 5);
+      const file = model.decode!.file;
+      const enc = (await compileFile(file, { model: model.decode!.encoder })).graph!;
+      const step = (await compileFile(file, { model: model.decode!.step })).graph!;
+      const decoder = await StepDecoder.create(enc, step, backend, weights, { bos: G2P_SPECIAL.bos, eos: G2P_SPECIAL.eos });
+      const src = srcBatch(["ox"]);
+      const V = 43;
+      const [best] = await decoder.decode(src, { beam: V * V, maxLen: 2 });
+      decoder.dispose();
+      // Every output of 0, 1 or 2 non-EOS tokens that ends in EOS within two steps: [], [x].
+      const rows: number[][] = [[]];
+      for (let a = 0; a < V; a++) if (a !== G2P_SPECIAL.eos) rows.push([a]);
+      const session = await Session.create(graph, backend, { weights });
+      const lp = await sequenceLogp(session, new Tensor("int32", [rows.length, 2], Int32Array.from(rows.flatMap(() => Array.from(src.data)))), rows);
+      session.dispose();
+      const argmax = lp.indexOf(Math.max(...lp));
+      expect(best.tokens).toEqual(rows[argmax]);
+      expect(best.logp).toBeCloseTo(lp[argmax], 3);
+    });
+  }
+});
