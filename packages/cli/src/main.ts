@@ -8,6 +8,9 @@ import { demo } from "./commands/demo.js";
 import { evaluate, train } from "./commands/train.js";
 import { data } from "./commands/data.js";
 import { VIZ_KINDS, isVizKind, viz, type VizKind } from "./commands/viz.js";
+import { ZOO_COMMANDS, isZooCommand, zoo } from "./commands/zoo.js";
+import { translate } from "./commands/translate.js";
+import { predict } from "./commands/predict.js";
 import { CliError, parseOverrides } from "./io.js";
 
 export const USAGE = `attn: attention models from .attn files
@@ -28,7 +31,13 @@ usage:
   attn viz curves LOG.jsonl -o CURVES.svg [--metric NAME]...
   attn viz attention FILE --inputs X.json [--weights W.safetensors] [--output NAME] -o HEAT.svg
                      [--rows a,b,...] [--cols x,y,...] [--seed N] [--model NAME] [--set name=value]...
-  attn demo
+  attn zoo list
+  attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
+                      [--data FASHION_DIR]
+  attn zoo eval NAME [--weights W.safetensors] [--beam K] [--backend ...] [--data FASHION_DIR] [--json]
+  attn translate WORD... [--model g2p-luong] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
+  attn predict [INDEX...] [--model fashion-attention-pool] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
+  attn demo [WORD...]
   attn --help | --version
 
 exit codes: 0 ok, 1 errors in the input (diagnostics, bad files), 2 bad usage`;
@@ -68,6 +77,9 @@ const OPTIONS = {
   format: { type: "string", default: "text" },
   optimized: { type: "boolean", default: false },
   color: { type: "boolean" },
+  beam: { type: "string" },
+  limit: { type: "string" },
+  svg: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "v", default: false },
 } as const;
@@ -120,11 +132,23 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     }
     kind = k;
   }
+  // `zoo` names its action first; `list` takes nothing, `train`/`eval` a model name.
+  let zooSub: (typeof ZOO_COMMANDS)[number] | undefined;
+  if (cmd === "zoo") {
+    const k = args.shift();
+    if (!isZooCommand(k)) {
+      io.err(`attn zoo: ${k === undefined ? "missing what to do" : `unknown action "${k}"`} (available: ${ZOO_COMMANDS.join(", ")})\n\n${USAGE}`);
+      return 2;
+    }
+    zooSub = k;
+  }
+  // translate, predict and demo take any number of words or image indices.
+  const many = cmd === "translate" || cmd === "predict" || cmd === "demo" || zooSub === "list";
   const name = kind === undefined ? cmd : `${cmd} ${kind}`;
-  const [file, ...extra] = args;
-  const needsFile = cmd !== "demo";
+  const [file = "", ...extra] = many ? [] : args;
+  const needsFile = !many;
   if (needsFile && !file) {
-    io.err(`attn ${name}: missing FILE\n\n${USAGE}`);
+    io.err(`attn ${name}${zooSub ? ` ${zooSub}: missing the zoo model's NAME (attn zoo list shows them)` : ": missing FILE"}\n\n${USAGE}`);
     return 2;
   }
   if (extra.length) {
@@ -147,6 +171,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       return n;
     };
     const seed = int("seed", v.seed, 0);
+    const beam = int("beam", v.beam, 1);
     const trainFlags = () => ({
       model: v.model, set, color, data: v.data, valid: v.valid, backend: v.backend, weights: v.weights, resume: v.resume,
       checkpoint: v.checkpoint, checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 1), epochs: int("epochs", v.epochs, 1),
@@ -173,6 +198,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
           model: v.model, set, color, weights: v.weights, inputs: v.inputs, backend: v.backend, seed: seed ?? 0,
           out: v.out, metrics: v.metric ?? [], output: v.output, rows: v.rows, cols: v.cols,
         }, io.out, io.err);
+      case "zoo":
+        return await zoo(zooSub!, file || undefined, {
+          backend: v.backend, weights: v.weights, resume: v.resume, epochs: int("epochs", v.epochs, 1), limit: int("limit", v.limit, 1), lr: num("lr", v.lr), beam, out: v.out, data: v.data,
+          json: v.json, live: Boolean(io.errIsTTY),
+        }, io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
+      case "translate":
+        return await translate(args, { model: v.model, weights: v.weights, backend: v.backend, beam, svg: v.svg, json: v.json }, io.out);
+      case "predict":
+        return await predict(args, { model: v.model, weights: v.weights, backend: v.backend, data: v.data, svg: v.svg, json: v.json }, io.out);
       case "demo":
         return await demo(io.out);
       default:

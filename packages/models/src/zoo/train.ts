@@ -1,4 +1,4 @@
-import { AttnError, Trainer, type Backend, type Dataset, type Graph, type Tensor, type TrainerEvent } from "@attn/core";
+import { AttnError, Trainer, decodeCheckpoint, type Backend, type Dataset, type Graph, type Tensor, type TrainerEvent } from "@attn/core";
 import { compileFile, trainerOptions, type TrainConfig } from "@attn/dsl";
 import { cmudictSplits } from "../g2p/cmudict.js";
 import { G2PDataset, bucketedBatches, g2pExamples } from "../g2p/dataset.js";
@@ -29,8 +29,12 @@ export interface ZooTrainOptions {
   /** Learning rate instead of the file's (fine-tuning usually wants a smaller one). */
   readonly lr?: number;
   readonly onEvent?: (e: TrainerEvent) => void;
-  /** Called after each epoch with its record (for logs). */
-  readonly onEpoch?: (r: EpochRecord) => void;
+  /** Called after each epoch with its record, whether it is the best so far, and the weights (logs, keeping the best). */
+  readonly onEpoch?: (r: EpochRecord, best: boolean, weights: Map<string, Tensor>) => Promise<void> | void;
+  /** Called after each epoch, after `onEpoch`, with a checkpoint (weights, optimizer state, position) to resume from. */
+  readonly saveCheckpoint?: (bytes: Uint8Array) => Promise<void>;
+  /** Continue an interrupted run: its last checkpoint, the epochs already logged and the best weights so far. */
+  readonly resume?: { readonly checkpoint: Uint8Array; readonly history: readonly EpochRecord[]; readonly best: Map<string, Tensor> };
   readonly signal?: AbortSignal;
 }
 
@@ -70,18 +74,24 @@ export async function trainZooModel(model: ZooModel, backend: Backend, opts: Zoo
   const epochs = config.epochs ?? 10;
   const batchSize = config.batchSize ?? 64;
   const task = model.task === "g2p" ? g2pTask(model, backend, batchSize, opts) : fashionTask(batchSize, opts);
-  const t0 = performance.now();
-  const history: EpochRecord[] = [];
-  let best: { record: EpochRecord; weights: Map<string, Tensor> } | undefined;
+  const resumeAt = opts.resume ? decodeCheckpoint(opts.resume.checkpoint).progress.epoch : 0;
+  // Epochs logged after the checkpoint was written (a run stopped in between) run again.
+  const history: EpochRecord[] = (opts.resume?.history ?? []).filter((r) => r.epoch <= resumeAt);
+  // A resumed run's clock continues from the time its log already holds.
+  const t0 = performance.now() - 1000 * (history.at(-1)?.seconds ?? 0);
+  const prior = history.reduce<EpochRecord | undefined>((b, r) => (!b || task.better(r, b) ? r : b), undefined);
+  let best: { record: EpochRecord; weights: Map<string, Tensor> } | undefined = prior && opts.resume ? { record: prior, weights: opts.resume.best } : undefined;
   let lossSum = 0;
   let seen = 0;
-  const trainer = await Trainer.create(graph, backend, { ...trainerOptions(config, epochs * task.batchesPerEpoch), ...(opts.weights ? { weights: opts.weights } : {}) });
+  const topts = { ...trainerOptions(config, epochs * task.batchesPerEpoch), ...(opts.weights ? { weights: opts.weights } : {}) };
+  const trainer = opts.resume ? await Trainer.resume(graph, backend, topts, opts.resume.checkpoint) : await Trainer.create(graph, backend, topts);
   try {
     await trainer.fit(task.data, {
       epochs,
       batchSize,
       ...(task.batchOrder ? { batchOrder: task.batchOrder } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.saveCheckpoint ? { saveCheckpoint: opts.saveCheckpoint } : {}),
       onEvent: (e) => {
         if (e.type === "step") {
           lossSum += e.loss * e.examples;
@@ -95,8 +105,9 @@ export async function trainZooModel(model: ZooModel, backend: Backend, opts: Zoo
         const record: EpochRecord = { epoch: t.state.epoch + 1, train_loss: lossSum / Math.max(1, seen), ...metrics, seconds: (performance.now() - t0) / 1000 };
         lossSum = seen = 0;
         history.push(record);
-        opts.onEpoch?.(record);
-        if (!best || task.better(record, best.record)) best = { record, weights };
+        const isBest = !best || task.better(record, best.record);
+        if (isBest) best = { record, weights };
+        await opts.onEpoch?.(record, isBest, weights);
         return metrics;
       },
     });

@@ -1,0 +1,90 @@
+import { G2PModel, encodeWord, hasPretrained, readWeights, zooModel, type ZooModel } from "@attn/models";
+import type { Tensor } from "@attn/core";
+import { CliError, writeFileAtomic } from "../io.js";
+import { attentionHeatmapSvg } from "../viz/attention-heatmap.js";
+import { gridSvg } from "../viz/grid.js";
+import { backendByName } from "./run.js";
+
+/** The zoo's best grapheme-to-phoneme model (its weights ship with @attn/models). */
+export const DEFAULT_G2P = "g2p-luong";
+
+export interface TranslateFlags {
+  model?: string;
+  weights?: string;
+  backend: string;
+  beam?: number;
+  svg?: string;
+  json: boolean;
+}
+
+/** A G2P zoo model by name, or a clear error. */
+export function g2pModel(name: string | undefined): ZooModel {
+  let m: ZooModel;
+  try {
+    m = zooModel(name ?? DEFAULT_G2P);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (m.task !== "g2p") throw new CliError(`${m.name} is a ${m.task} model; attn translate needs a grapheme-to-phoneme model (g2p-*)`);
+  return m;
+}
+
+/** The weights at `path`, or the model's shipped weights; a clear error when neither exists. */
+export function pretrainedOr(model: ZooModel, path: string | undefined): Map<string, Tensor> {
+  if (!path && !hasPretrained(model)) throw new CliError(`${model.name} has no pretrained weights in this install (${model.weights}); pass --weights, or train them: pnpm attn zoo train ${model.name} --out DIR`);
+  try {
+    return readWeights(path ?? model.weights);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/** The SVG heatmap of one word's attention: phones (and the end) down, letters across. */
+export function pronunciationHeatmap(word: string, phones: readonly string[], alignment: readonly Float32Array[], title?: string): string {
+  const rows = alignment.length;
+  const cols = word.replaceAll("'", "").length;
+  const weights = new Float32Array(rows * cols);
+  alignment.forEach((r, i) => weights.set(r.subarray(0, cols), i * cols));
+  return attentionHeatmapSvg({
+    weights, rows, cols,
+    rowLabels: [...phones, "</s>"].slice(0, rows),
+    colLabels: [...word.toLowerCase().replaceAll("'", "")],
+    title: title ?? `${word} → ${phones.join(" ")}`,
+    rowAxis: "phones (output)", colAxis: "letters (input)",
+  });
+}
+
+/** `attn translate WORD...`: pronounces words with a G2P zoo model; `--svg` draws each word's attention. */
+export async function translate(words: readonly string[], f: TranslateFlags, out: (s: string) => void): Promise<number> {
+  if (!words.length) throw new CliError("attn translate needs at least one word (attn translate tensor attention)");
+  const model = g2pModel(f.model);
+  // Spelling mistakes are cheaper to report before the model loads.
+  for (const w of words) {
+    try {
+      encodeWord(w);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  }
+  const g2p = await G2PModel.load(model, backendByName(f.backend), pretrainedOr(model, f.weights));
+  try {
+    let result;
+    try {
+      result = await g2p.pronounce(words, { beam: f.beam ?? 1, alignment: Boolean(f.svg) });
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    if (f.json) out(JSON.stringify(result.map((r) => ({ word: r.word, phones: r.phones }))));
+    else {
+      const w = Math.max(...words.map((x) => x.length));
+      for (const r of result) out(`${r.word.padEnd(w)}  ${r.phones.join(" ")}`);
+    }
+    if (f.svg) {
+      await writeFileAtomic(f.svg, gridSvg(result.map((r) => pronunciationHeatmap(r.word, r.phones, r.alignment!)), 3));
+      out(`wrote ${f.svg}`);
+    }
+    return 0;
+  } finally {
+    g2p.dispose();
+  }
+}

@@ -1,0 +1,151 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Session, writeSafetensors, type Backend, type Tensor, type TrainerEvent } from "@attn/core";
+import {
+  FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, FESTIVAL_LTS_TEST_PATH, G2PModel, ZOO, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained,
+  lexiconFromTsv, loadFashionMnist, machineSummary, modelCard, readWeights, scoreG2P, trainZooModel, zooModel, type CardMetrics, type EpochRecord, type ZooModel,
+  type ZooTrainOptions,
+} from "@attn/models";
+import { CliError, writeFileAtomic } from "../io.js";
+import { ProgressBar } from "../progress.js";
+import { backendByName } from "./run.js";
+import { pretrainedOr } from "./translate.js";
+
+/** What `attn zoo SUB` does. */
+export const ZOO_COMMANDS = ["list", "train", "eval"] as const;
+export type ZooCommand = (typeof ZOO_COMMANDS)[number];
+
+export function isZooCommand(s: string | undefined): s is ZooCommand {
+  return (ZOO_COMMANDS as readonly string[]).includes(s ?? "");
+}
+
+export interface ZooFlags {
+  backend: string;
+  weights?: string;
+  epochs?: number;
+  limit?: number;
+  lr?: number;
+  beam?: number;
+  /** Folder for weights, model card and log (`attn zoo train`; default `.`). */
+  out?: string;
+  /** Folder with the Fashion-MNIST IDX files. */
+  data?: string;
+  /** Continue an interrupted run from its checkpoint (`--resume DIR/NAME.ckpt`; its log and best weights are read from `out`). */
+  resume?: string;
+  json: boolean;
+  live: boolean;
+}
+
+function modelOf(name: string | undefined): ZooModel {
+  if (!name) throw new CliError(`missing the zoo model's name (the zoo has ${ZOO.map((m) => m.name).join(", ")})`);
+  try {
+    return zooModel(name);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+/** `attn zoo list | train NAME | eval NAME`. */
+export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
+  if (sub === "list") {
+    for (const m of ZOO) out(`${m.name.padEnd(24)} ${m.task.padEnd(8)} ${hasPretrained(m) ? "pretrained" : "          "}  ${m.title}`);
+    return 0;
+  }
+  const model = modelOf(name);
+  const backend = backendByName(f.backend);
+  if (sub === "eval") {
+    const metrics = await testMetrics(model, backend, pretrainedOr(model, f.weights), f);
+    out(f.json ? JSON.stringify(metrics) : formatMetrics(model, metrics));
+    return 0;
+  }
+  return trainCommand(model, backend, f, out, err, rawErr);
+}
+
+/** Test-split figures of a zoo model with the given weights. */
+export async function testMetrics(model: ZooModel, backend: Backend, weights: ReadonlyMap<string, Tensor>, f: Pick<ZooFlags, "beam" | "data">): Promise<CardMetrics> {
+  if (model.task === "g2p") {
+    const test = cmudictSplits().test;
+    const g2p = await G2PModel.load(model, backend, weights);
+    try {
+      const greedy = await g2p.evaluate(test);
+      const width = f.beam ?? 5;
+      const beam = width > 1 ? await g2p.evaluate(test, { beam: width }) : undefined;
+      const festival = new Map(lexiconFromTsv(readFileSync(FESTIVAL_LTS_TEST_PATH, "utf8"), FESTIVAL_LTS_TEST_PATH).map((e) => [e.word, e.prons[0]]));
+      const fest = scoreG2P(test.map((e) => ({ prediction: festival.get(e.word) ?? [], references: e.prons })));
+      return { task: "g2p", words: test.length, greedy: { wer: greedy.wer, per: greedy.per }, ...(beam ? { beam: { width, wer: beam.wer, per: beam.per } } : {}), festival: { wer: fest.wer, per: fest.per } };
+    } finally {
+      g2p.dispose();
+    }
+  }
+  const set = loadFashionMnist("test", f.data ?? FASHION_MNIST_DEBIAN_DIR);
+  const { graph } = await compileZooModel(model);
+  const session = await Session.create(graph, backend, { weights });
+  try {
+    const r = await evaluateFashion(session, set);
+    return { task: "fashion", images: r.count, accuracy: r.accuracy, perClass: FASHION_CLASSES.map((name, c) => ({ name, accuracy: (100 * r.confusion[c][c]) / Math.max(1, r.confusion[c].reduce((a, b) => a + b, 0)) })) };
+  } finally {
+    session.dispose();
+  }
+}
+
+export function formatMetrics(model: ZooModel, m: CardMetrics): string {
+  if (m.task === "g2p") {
+    const row = (label: string, x: { wer: number; per: number }) => `  ${label.padEnd(34)} WER ${x.wer.toFixed(2).padStart(6)}%   PER ${x.per.toFixed(2).padStart(5)}%`;
+    return [`${model.name} on the ${m.words.toLocaleString("en-US")} test words of CMUdict 0.4:`, row("greedy", m.greedy), ...(m.beam ? [row(`beam ${m.beam.width}`, m.beam)] : []), row("Festival letter-to-sound (peer)", m.festival)].join("\n");
+  }
+  return [`${model.name} on the ${m.images.toLocaleString("en-US")} Fashion-MNIST test images: accuracy ${m.accuracy.toFixed(2)}%`, ...m.perClass.map((p) => `  ${p.name.padEnd(12)} ${p.accuracy.toFixed(1).padStart(5)}%`)].join("\n");
+}
+
+async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
+  const dir = f.out ?? ".";
+  const paths = { weights: join(dir, `${model.name}.safetensors`), log: join(dir, `${model.name}.jsonl`), checkpoint: join(dir, `${model.name}.ckpt`), card: join(dir, `${model.name}.md`) };
+  const { train } = await compileZooModel(model);
+  const epochs = f.epochs ?? train.epochs ?? 10;
+  let lines: string[] = [];
+  let resume: ZooTrainOptions["resume"];
+  if (f.resume) {
+    if (!existsSync(f.resume)) throw new CliError(`--resume: the checkpoint ${f.resume} does not exist`);
+    lines = existsSync(paths.log) ? readFileSync(paths.log, "utf8").split("\n").filter(Boolean) : [];
+    const history = lines.map((l) => JSON.parse(l) as Record<string, number>).filter((r): r is EpochRecord => r.epoch !== undefined && r.train_loss !== undefined);
+    resume = { checkpoint: new Uint8Array(readFileSync(f.resume)), history, best: existsSync(paths.weights) ? readWeights(paths.weights) : new Map() };
+  }
+  err(`training ${model.name} (${model.title}) on ${f.backend}, ${epochs} epochs${f.limit ? `, first ${f.limit} examples` : ""}${resume ? `, resuming from ${f.resume}` : ""}`);
+  let bar: ProgressBar | undefined;
+  // Every 100 steps the mean loss goes to the log, for the training curve; epochs add their metrics. The
+  // log, the best weights and a checkpoint are written after every epoch, so a stopped run resumes.
+  let window = { loss: 0, n: 0 };
+  const onEvent = (e: TrainerEvent) => {
+    if (e.type === "step") {
+      bar ??= new ProgressBar(rawErr, f.live, epochs, e.batches * epochs, e.step - 1);
+      window = { loss: window.loss + e.loss, n: window.n + 1 };
+      if (e.step % 100 === 0) {
+        lines.push(JSON.stringify({ step: e.step, loss: window.loss / window.n, lr: e.lr }));
+        window = { loss: 0, n: 0 };
+      }
+    }
+    bar?.update(e);
+  };
+  const run = await trainZooModel(model, backend, {
+    epochs,
+    ...(f.limit !== undefined ? { limit: f.limit, validLimit: Math.min(1000, f.limit) } : {}),
+    ...(f.lr !== undefined ? { lr: f.lr } : {}),
+    ...(f.data ? { fashionDir: f.data } : {}),
+    ...(f.weights ? { weights: readWeights(f.weights) } : {}),
+    ...(resume ? { resume } : {}),
+    onEvent,
+    onEpoch: async (r, isBest, weights) => {
+      lines.push(JSON.stringify(r));
+      await writeFileAtomic(paths.log, lines.join("\n") + "\n");
+      if (isBest) await writeFileAtomic(paths.weights, writeSafetensors(weights, { format: "pt", producer: "attn zoo train", model: model.name, epoch: String(r.epoch) }));
+    },
+    saveCheckpoint: (bytes) => writeFileAtomic(paths.checkpoint, bytes),
+  });
+  err(`trained in ${(run.seconds / 60).toFixed(1)} min (epoch ${run.best.epoch} kept); evaluating on the test split`);
+  const metrics = await testMetrics(model, backend, run.weights, f);
+  const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""} --out ${dir}`;
+  const card = modelCard(model, run, metrics, { command, backend: f.backend, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
+  await writeFileAtomic(paths.card, card);
+  out(formatMetrics(model, metrics));
+  out(`wrote ${paths.weights}, ${paths.card} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+  return 0;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bindParams, writeSafetensors } from "@attn/core";
+import { FASHION_CLASSES, FASHION_MNIST_SLICE_DIR, compileZooModel, loadFashionMnist, zooModel } from "@attn/models";
+import { cli } from "./helpers.js";
+
+// Seeded (untrained) weights exercise the commands' plumbing; what trained weights say is tested where the
+// shipped weights are (packages/models/test/pretrained.test.ts).
+async function seededWeights(name: string, dir: string): Promise<string> {
+  const { graph } = await compileZooModel(zooModel(name));
+  const path = join(dir, `${name}.safetensors`);
+  await writeFile(path, writeSafetensors(bindParams(graph, new Map(), { seed: 3 })));
+  return path;
+}
+
+describe("attn zoo / translate / predict", () => {
+  it("zoo list names every model with its task", async () => {
+    const r = await cli("zoo", "list");
+    expect(r.code).toBe(0);
+    for (const n of ["g2p-bahdanau", "g2p-luong", "g2p-luong-local", "g2p-transformer", "fashion-attention-pool", "fashion-hard-attention", "fashion-vit"]) expect(r.out).toMatch(new RegExp(`^${n} +(g2p|fashion) `, "m"));
+  });
+
+  it("translate prints one pronunciation per word and draws each word's letters × phones as SVG", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-zoo-"));
+    const weights = await seededWeights("g2p-luong", dir);
+    const svg = join(dir, "heat.svg");
+    const r = await cli("translate", "tensor", "Cat", "--model", "g2p-luong", "--weights", weights, "--svg", svg);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(/^tensor {2}\S/);
+    expect(lines[1]).toMatch(/^Cat {5}\S/);
+    expect(lines[2]).toBe(`wrote ${svg}`);
+    const text = await readFile(svg, "utf8");
+    // two nested heatmaps: columns are the letters
+    expect(text.match(/<svg /g)!.length).toBe(3);
+    const cells = text.match(/class="cell"/g)!.length;
+    const phones = lines.slice(0, 2).map((l) => l.split(/ {2,}/)[1].split(" ").length);
+    // rows = phones + </s> (or phones when cut at the length limit)
+    expect(cells).toBeGreaterThanOrEqual(6 * phones[0] + 3 * phones[1]);
+    expect(cells).toBeLessThanOrEqual(6 * (phones[0] + 1) + 3 * (phones[1] + 1));
+    const json = await cli("translate", "ox", "--weights", weights, "--json", "--model", "g2p-luong");
+    expect(JSON.parse(json.out)[0].word).toBe("ox");
+  });
+
+  it("translate rejects words it cannot spell and models of the wrong task", async () => {
+    const bad = await cli("translate", "r2d2");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/character "2" at position 2 is not a letter/);
+    const task = await cli("translate", "cat", "--model", "fashion-vit");
+    expect(task.err).toMatch(/fashion-vit is a fashion model; attn translate needs a grapheme-to-phoneme model/);
+    const unknown = await cli("translate", "cat", "--model", "g2p-lstm");
+    expect(unknown.err).toMatch(/no zoo model "g2p-lstm"; the zoo has g2p-bahdanau, /);
+    expect((await cli("translate")).err).toMatch(/needs at least one word/);
+  });
+
+  it("predict classifies test images by index and overlays the attention on each", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-zoo-"));
+    const weights = await seededWeights("fashion-hard-attention", dir);
+    const svg = join(dir, "fashion.svg");
+    const set = loadFashionMnist("test", FASHION_MNIST_SLICE_DIR);
+    const r = await cli("predict", "0", "7", "--model", "fashion-hard-attention", "--weights", weights, "--data", FASHION_MNIST_SLICE_DIR, "--svg", svg);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.out.split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^#0 .*true: ${FASHION_CLASSES[set.labels[0]]} [✓✗]$`));
+    expect(lines[1]).toMatch(/^#7 /);
+    const text = await readFile(svg, "utf8");
+    // hard attention keeps k = 6 cells per image: 12 outlines
+    expect(text.match(/class="selected"/g)?.length ?? (text.match(/stroke-width="2"/g) ?? []).length).toBe(12);
+    const bad = await cli("predict", "500", "--data", FASHION_MNIST_SLICE_DIR, "--weights", weights, "--model", "fashion-hard-attention");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/image index "500" is not an integer in 0…499/);
+  });
+
+  it("zoo eval scores a Fashion-MNIST model on the images of a folder", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-zoo-"));
+    const weights = await seededWeights("fashion-attention-pool", dir);
+    const r = await cli("zoo", "eval", "fashion-attention-pool", "--weights", weights, "--data", FASHION_MNIST_SLICE_DIR, "--json");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.out);
+    expect(m.images).toBe(500);
+    expect(m.perClass).toHaveLength(10);
+    expect(m.accuracy).toBeGreaterThanOrEqual(0);
+  });
+});
