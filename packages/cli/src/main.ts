@@ -34,7 +34,7 @@ usage:
   attn zoo list
   attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
                       [--data FASHION_DIR]
-  attn zoo eval NAME [--weights W.safetensors] [--beam K] [--backend ...] [--data FASHION_DIR] [--json]
+  attn zoo eval NAME [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
   attn translate WORD... [--model g2p-luong] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
   attn predict [INDEX...] [--model fashion-attention-pool] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
   attn demo [WORD...]

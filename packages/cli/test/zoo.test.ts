@@ -85,4 +85,29 @@ describe("attn zoo / translate / predict", () => {
     expect(m.perClass).toHaveLength(10);
     expect(m.accuracy).toBeGreaterThanOrEqual(0);
   });
+
+  it("zoo train writes the log, best weights, checkpoint and card each epoch, and --resume continues exactly", async () => {
+    const a = await mkdtemp(join(tmpdir(), "attn-zoo-a-"));
+    const b = await mkdtemp(join(tmpdir(), "attn-zoo-b-"));
+    const args = ["zoo", "train", "g2p-luong", "--limit", "64", "--beam", "2", "--backend", "cpu"];
+    const first = await cli(...args, "--epochs", "1", "--out", a);
+    expect(first.err).toMatch(/^training g2p-luong .* on cpu, 1 epochs, first 64 examples/);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/g2p-luong on the 64 test words of CMUdict 0\.4:\n {2}greedy +WER +[\d.]+% +PER +[\d.]+%\n {2}beam 2 /);
+    const resumed = await cli(...args, "--epochs", "2", "--out", a, "--resume", join(a, "g2p-luong.ckpt"));
+    expect(resumed.code).toBe(0);
+    const straight = await cli(...args, "--epochs", "2", "--out", b);
+    expect(straight.code).toBe(0);
+    const epochs = async (dir: string) => (await readFile(join(dir, "g2p-luong.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.epoch).map(({ seconds: _s, ...r }) => r);
+    const ra = await epochs(a);
+    expect(ra.map((r) => r.epoch)).toEqual([1, 2]);
+    expect(ra).toEqual(await epochs(b));
+    const card = await readFile(join(b, "g2p-luong.md"), "utf8");
+    expect(card).toMatch(/^# g2p-luong: GRU encoder–decoder, Luong global attention/);
+    expect(card).toContain(`pnpm attn zoo train g2p-luong --backend cpu --epochs 2 --limit 64 --out ${b}`);
+    expect(card).toMatch(/\| Festival letter-to-sound rules \(peer\) \|/);
+    const bad = await cli("zoo", "train", "g2p-luong", "--out", a, "--resume", join(a, "nope.ckpt"));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--resume: the checkpoint .*nope\.ckpt does not exist/);
+  }, 300_000);
 });

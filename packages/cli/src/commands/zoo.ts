@@ -62,9 +62,10 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
 }
 
 /** Test-split figures of a zoo model with the given weights. */
-export async function testMetrics(model: ZooModel, backend: Backend, weights: ReadonlyMap<string, Tensor>, f: Pick<ZooFlags, "beam" | "data">): Promise<CardMetrics> {
+export async function testMetrics(model: ZooModel, backend: Backend, weights: ReadonlyMap<string, Tensor>, f: Pick<ZooFlags, "beam" | "data" | "limit">): Promise<CardMetrics> {
   if (model.task === "g2p") {
-    const test = cmudictSplits().test;
+    // A --limit run is a quick check: it scores the first `limit` test words only.
+    const test = cmudictSplits().test.slice(0, f.limit);
     const g2p = await G2PModel.load(model, backend, weights);
     try {
       const greedy = await g2p.evaluate(test);
@@ -77,7 +78,8 @@ export async function testMetrics(model: ZooModel, backend: Backend, weights: Re
       g2p.dispose();
     }
   }
-  const set = loadFashionMnist("test", f.data ?? FASHION_MNIST_DEBIAN_DIR);
+  const full = loadFashionMnist("test", f.data ?? FASHION_MNIST_DEBIAN_DIR);
+  const set = f.limit !== undefined && f.limit < full.count ? { ...full, count: f.limit } : full;
   const { graph } = await compileZooModel(model);
   const session = await Session.create(graph, backend, { weights });
   try {
