@@ -100,7 +100,7 @@ export function formatMetrics(model: ZooModel, m: CardMetrics): string {
 
 async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
   const dir = f.out ?? ".";
-  const paths = { weights: join(dir, `${model.name}.safetensors`), log: join(dir, `${model.name}.jsonl`), checkpoint: join(dir, `${model.name}.ckpt`), card: join(dir, `${model.name}.md`) };
+  const paths = { weights: join(dir, `${model.name}.safetensors`), log: join(dir, `${model.name}.jsonl`), checkpoint: join(dir, `${model.name}.ckpt`), card: join(dir, `${model.name}.md`), summary: join(dir, `${model.name}.json`) };
   const { train } = await compileZooModel(model);
   const epochs = f.epochs ?? train.epochs ?? 10;
   let lines: string[] = [];
@@ -147,7 +147,10 @@ async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out:
   const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""} --out ${dir}`;
   const card = modelCard(model, run, metrics, { command, backend: f.backend, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
   await writeFileAtomic(paths.card, card);
+  // The figures again, as data, for the comparison tables in docs/zoo.md.
+  const summary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, machine: machineSummary(), command, test: metrics };
+  await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
   out(formatMetrics(model, metrics));
-  out(`wrote ${paths.weights}, ${paths.card} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+  out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
   return 0;
 }
