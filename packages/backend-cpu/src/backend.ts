@@ -46,6 +46,14 @@ export interface CpuBackendOptions {
    * chunks however small (the test suites use it to exercise the threaded code on small cases).
    */
   readonly threadMinFlops?: number;
+  /**
+   * The wasm paths: run every softmax `attention` and `attention_grad` call on the fused flash-attention
+   * kernel, however small. Default false: a call whose per-head problem fills less than 1/32 of the
+   * kernel's 64-query × 64-key tiles (Tq·Tk·32 ≤ ⌈Tq⌉₆₄·⌈Tk⌉₆₄, e.g. any one-query decoder step) runs the
+   * portable kernel, which is faster there. The test suites set it to exercise the fused kernel on small
+   * cases.
+   */
+  readonly fuseSmallAttention?: boolean;
 }
 
 const PATHS: readonly CpuKernels[] = ["auto", "js", "wasm-simd", "wasm-simd-threads"];
@@ -114,9 +122,11 @@ export class CpuBackend implements Backend {
   readonly threads: number;
   private readonly gemm: Gemm;
   private readonly profiler: Profiler | null;
+  private readonly fuseSmallAttention: boolean;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.profiler = opts.profile ? new Profiler() : null;
+    this.fuseSmallAttention = opts.fuseSmallAttention === true;
     this.kernels = resolveKernels(opts.kernels);
     if (this.kernels === "wasm-simd-threads") {
       this.threads = resolveThreads(opts.threads);
@@ -180,7 +190,7 @@ export class CpuBackend implements Backend {
 
   /** `compile`, synchronously. */
   compileSync(graph: Graph, opts?: CompileOptions): CpuExecutable {
-    return new CpuExecutable(graph, opts?.params ?? new Map(), this.gemm, this.profiler);
+    return new CpuExecutable(graph, opts?.params ?? new Map(), this.gemm, this.profiler, this.fuseSmallAttention);
   }
 
   /**
@@ -209,13 +219,14 @@ export class CpuBackend implements Backend {
     const specs = getOp(node.op).inputs;
     const variadic = specs.findIndex((s) => s.variadic);
     const inputNames = ins.map((_, i) => specs[variadic >= 0 && i >= variadic ? variadic : i]?.name ?? null);
-    const executor = new Executor(new Map(), this.gemm);
+    const executor = new Executor(new Map(), this.gemm, null, null, this.fuseSmallAttention);
     const env = new ShapeEnv();
     const ctx: KernelContext = {
       op: node.op,
       env,
       inputNames,
       gemm: this.gemm,
+      fuseSmallAttention: this.fuseSmallAttention,
       runGraph: (body, bodyInputs) => {
         const plan = executor.plan(body);
         return executor.execute(plan, bodyInputs, plan.allOutputs, env);

@@ -4,6 +4,7 @@ import {
 } from "@attn/core";
 import { jsGemm, type Gemm } from "./gemm/index.js";
 import type { Kernel, KernelContext } from "./kernel.js";
+import { foldBatchSums } from "./plan/fold-batch-sums.js";
 import { foldTransposes, type FoldOptions } from "./plan/fold-transposes.js";
 import { Profiler, type CpuProfile } from "./profile.js";
 import { getKernel } from "./registry.js";
@@ -54,7 +55,8 @@ export function unsupportedNodes(graph: Graph): { node: Node; graph: Graph }[] {
  * A graph checked against the kernel registry and bound to its parameters. Schedules (which nodes run,
  * and after which node each intermediate can be dropped) are computed once per set of requested outputs
  * and cached; the one for all outputs is built at compile time. A schedule runs the graph with its
- * foldable transposes folded into their readers and writers (plan/fold-transposes.ts).
+ * foldable transposes folded into their readers and writers (plan/fold-transposes.ts), and each matmul
+ * whose only reader sums it over the batch fused with that sum (plan/fold-batch-sums.ts).
  */
 export class GraphPlan {
   /** Resident parameters by value id; a training step's updates replace entries after the run. */
@@ -102,7 +104,7 @@ export class GraphPlan {
   }
 
   private build(outputs: readonly ValueId[]): Schedule {
-    const { graph: g, kernels } = foldTransposes(this.graph, outputs, this.fold);
+    const { graph: g, kernels } = foldBatchSums(foldTransposes(this.graph, outputs, this.fold), outputs);
     const name = (id: ValueId) => g.values[id]?.name ?? `#${id}`;
     const steps = planLiveness(g, outputs, this.params.keys()).map(({ node, release }) => ({
       node,
@@ -125,6 +127,8 @@ export class Executor {
     /** Per-op timing (opt-in): this executor's own profiler, and one it also reports to (the backend's). */
     readonly profiler: Profiler | null = null,
     private readonly sharedProfiler: Profiler | null = null,
+    /** `KernelContext.fuseSmallAttention` for every node these graphs run. */
+    readonly fuseSmallAttention = false,
   ) {}
 
   /** The plan of `graph`, created (with every subgraph's) on first use; throws on unsupported ops. */
@@ -177,7 +181,7 @@ export class Executor {
         if (t === undefined) throw new BackendError(`${node.op}: input "${g.values[id]?.name ?? id}" is not available (internal scheduling error)`, node.span);
         return t;
       });
-      const ctx: KernelContext = { op: node.op, env, inputNames: step.inputNames, runGraph, gemm: this.gemm };
+      const ctx: KernelContext = { op: node.op, env, inputNames: step.inputNames, runGraph, gemm: this.gemm, fuseSmallAttention: this.fuseSmallAttention };
       let outs: Tensor[];
       try {
         outs = this.profiler
@@ -211,8 +215,10 @@ export class CpuExecutable implements Executable {
     gemm: Gemm = jsGemm,
     /** Per-op timing: this executable keeps its own profile and also feeds `profiler` (the backend's). */
     profiler: Profiler | null = null,
+    /** Run every softmax attention call on the fused kernel, however small (`KernelContext.fuseSmallAttention`). */
+    fuseSmallAttention = false,
   ) {
-    this.executor = new Executor(params, gemm, profiler ? new Profiler() : null, profiler);
+    this.executor = new Executor(params, gemm, profiler ? new Profiler() : null, profiler, fuseSmallAttention);
     this.plan = this.executor.plan(graph);
   }
 

@@ -13,6 +13,12 @@ export interface KernelContext {
   runGraph(graph: Graph, inputs: readonly Tensor[]): Tensor[];
   /** The GEMM of the backend's kernel path (portable JS or WebAssembly SIMD): matmul and linear run on it. */
   readonly gemm: Gemm;
+  /**
+   * Run every softmax attention call of a wasm path on the fused kernel, however small (the backend's
+   * `fuseSmallAttention` option). Absent or false: per-head problems too small for the kernel's 64 × 64
+   * tiles run the portable kernel instead (`smallAttention` in kernels/flash.ts).
+   */
+  readonly fuseSmallAttention?: boolean;
 }
 
 /**

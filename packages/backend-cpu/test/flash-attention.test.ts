@@ -9,9 +9,12 @@ import { expectClose, kernelPathAvailable, rand, randTensor, runOn } from "./hel
 // cross the kernel's 64-query blocks and 64-key tiles. Tolerance: the conformance suite's.
 
 const js = createCpuBackend({ kernels: "js" });
-const wasm = createCpuBackend({ kernels: "wasm-simd" });
+// fuseSmallAttention: the small cases (one query, one key) on the fused kernel too, not routed to the portable one
+const wasm = createCpuBackend({ kernels: "wasm-simd", fuseSmallAttention: true });
 // every attention call through the worker threads (split into chunks however small): same bits as wasm
-const threads = kernelPathAvailable("wasm-simd-threads", "flash attention on threads") ? createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 }) : null;
+const threads = kernelPathAvailable("wasm-simd-threads", "flash attention on threads")
+  ? createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0, fuseSmallAttention: true })
+  : null;
 const sameBits = (got: Tensor[], want: Tensor[]) => {
   for (let i = 0; i < want.length; i++) expect(Array.from(got[i].data), `output ${i}`).toEqual(Array.from(want[i].data));
 };

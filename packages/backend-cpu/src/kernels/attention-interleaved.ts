@@ -54,7 +54,7 @@ export function interleavedAttentionKernel(interleaved: Interleaved): Kernel {
     const lk = asOperand(k, il.k);
     const lv = asOperand(v, il.v);
     const { attrs: a, outputs } = inferOutputs<AttentionAttrs>(ctx, [lq, lk, lv, mask], attrs);
-    const flash = a.select === "softmax" && !a.weights ? flashFor(ctx) : null;
+    const flash = a.select === "softmax" && !a.weights ? flashFor(ctx, lq.shape[lq.shape.length - 2], lk.shape[lk.shape.length - 2]) : null;
     if (flash) {
       const p = { ...flashProblem(lq, lk, lv, mask, a), layout: layoutOf(lq, il) };
       const res = flash.forward(p, q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, false);
@@ -77,7 +77,7 @@ export function interleavedAttentionGradKernel(interleaved: Interleaved): Kernel
     const lk = asOperand(k, il.k);
     const lv = asOperand(v, il.v);
     const { attrs: a, outputs } = inferOutputs<AttentionAttrs>(ctx, [lq, lk, lv, mask, asOperand(dOut, il.dOut), dWeights], attrs);
-    const flash = a.select === "softmax" && !dWeights ? flashFor(ctx) : null;
+    const flash = a.select === "softmax" && !dWeights ? flashFor(ctx, lq.shape[lq.shape.length - 2], lk.shape[lk.shape.length - 2]) : null;
     if (flash) {
       const p = { ...flashProblem(lq, lk, lv, mask, a), layout: layoutOf(lq, il) };
       const res = flash.backward(p, q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, dOut.data as Float32Array);

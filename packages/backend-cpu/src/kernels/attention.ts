@@ -27,12 +27,13 @@ interface AttentionAttrs {
  *
  * On the `"wasm-simd"` kernel path, softmax attention (weights or not) runs the fused WebAssembly kernel
  * instead (flash/wasm.ts, assembly/attention.ts: key tiles with an online softmax, float32); argmax and
- * top-k stay here, as does a call whose wasm memory would be too large.
+ * top-k stay here, as does a call whose wasm memory would be too large, and one whose per-head problem is
+ * too small for the fused kernel's tiles (a decoder step: `smallAttention` in flash.ts).
  */
 export const attentionKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<AttentionAttrs>(ctx, inputs, attrs);
   const [q, k, v, mask] = inputs as [Tensor, Tensor, Tensor, Tensor | null];
-  const flash = a.select === "softmax" ? flashFor(ctx) : null;
+  const flash = a.select === "softmax" ? flashFor(ctx, q.shape[q.rank - 2], k.shape[k.rank - 2]) : null;
   if (flash) {
     const res = flash.forward(flashProblem(q, k, v, mask, a), q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, a.weights);
     if (res) {

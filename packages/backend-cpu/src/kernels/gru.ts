@@ -1,6 +1,7 @@
 import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../kernel.js";
-import { gatesForward, gruForwardGemm, project } from "./gru-gemm.js";
+import { wasmGruGatesFor } from "../elementwise/gru-gates.js";
+import { gruForwardGemm, project, stepGates } from "./gru-gemm.js";
 import { affineRows } from "./linear.js";
 import { sigmoid } from "./unary.js";
 
@@ -57,7 +58,7 @@ export const gruCellKernel: Kernel = (inputs, attrs, ctx) => {
     const hd = h.data as Float32Array;
     const giAll = project(ctx.gemm, x.data as Float32Array, 0, B, I, w.wih, w.bih, 3 * H);
     const ghAll = project(ctx.gemm, hd, 0, B, H, w.whh, w.bhh, 3 * H);
-    gatesForward(B, H, giAll, (b) => b, ghAll, hd, 0, out, 0);
+    stepGates(wasmGruGatesFor(ctx), B, H, giAll, 0, 1, ghAll, hd, out);
     return [new Tensor("float32", outputs[0].shape, out)];
   }
   const gi = new Float64Array(3 * H);
@@ -87,7 +88,7 @@ export const gruKernel: Kernel = (inputs, attrs, ctx) => {
     const h = hn.subarray(d * B * H, (d + 1) * B * H);
     if (h0) h.set((h0.data as Float32Array).subarray(d * B * H, (d + 1) * B * H));
     if (ctx.gemm.path !== "js") {
-      gruForwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h, y);
+      gruForwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h, y, wasmGruGatesFor(ctx));
       continue;
     }
     for (let s = 0; s < S; s++) {

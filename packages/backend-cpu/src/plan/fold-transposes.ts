@@ -31,6 +31,8 @@ export interface FoldOptions {
 export interface FoldedGraph {
   readonly graph: Graph;
   readonly kernels: ReadonlyMap<Node, Kernel>;
+  /** Which operands (by slot name: matmul's `a` and `b`, attention's `q`, `out`, …) each rewritten node reads or writes untransposed. */
+  readonly folded: ReadonlyMap<Node, Readonly<Record<string, boolean>>>;
 }
 
 /** How one node can absorb transposes: the swap, the slots (by operand name), the kernel for a set of them. */
@@ -135,6 +137,7 @@ export function foldTransposes(graph: Graph, outputs: readonly ValueId[], opts: 
     }
   }
   const kernels = new Map<Node, Kernel>();
+  const folded = new Map<Node, Readonly<Record<string, boolean>>>();
   const nodes: Node[] = [];
   for (const n of graph.nodes) {
     if (dropped.has(n)) continue;
@@ -145,7 +148,8 @@ export function foldTransposes(graph: Graph, outputs: readonly ValueId[], opts: 
     }
     const node: Node = { ...n, inputs: rw.inputs, outputs: rw.outputs };
     kernels.set(node, rw.folding.kernel(rw.folded));
+    folded.set(node, rw.folded);
     nodes.push(node);
   }
-  return kernels.size === 0 ? { graph, kernels } : { graph: { ...graph, nodes }, kernels };
+  return kernels.size === 0 ? { graph, kernels, folded } : { graph: { ...graph, nodes }, kernels, folded };
 }

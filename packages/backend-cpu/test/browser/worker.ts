@@ -96,7 +96,7 @@ async function run(plan: WorkerPlan): Promise<WorkerReport> {
   };
   let explicit: CpuBackend;
   try {
-    explicit = createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0 });
+    explicit = createCpuBackend({ kernels: "wasm-simd-threads", threads: 2, threadMinFlops: 0, fuseSmallAttention: true });
   } catch (e) {
     return { ...base, explicitError: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }

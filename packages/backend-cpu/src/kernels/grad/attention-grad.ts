@@ -26,12 +26,13 @@ interface AttentionGradAttrs {
  *
  * On the `"wasm-simd"` kernel path, softmax attention without d_weights runs the fused WebAssembly
  * backward instead (FlashAttention-2 style: the forward recomputed for O and the log-sum-exp, then key
- * tiles outer, query blocks inner; no [Tq, Tk] buffer; float32).
+ * tiles outer, query blocks inner; no [Tq, Tk] buffer; float32), except for per-head problems too small for
+ * its tiles (`smallAttention` in ../flash.ts), which stay here.
  */
 export const attentionGradKernel: Kernel = (inputs, attrs, ctx) => {
   const { attrs: a, outputs } = inferOutputs<AttentionGradAttrs>(ctx, inputs, attrs);
   const [q, k, v, mask, dOut, dWeights] = inputs as [Tensor, Tensor, Tensor, Tensor | null, Tensor, Tensor | null];
-  const flash = a.select === "softmax" && !dWeights ? flashFor(ctx) : null;
+  const flash = a.select === "softmax" && !dWeights ? flashFor(ctx, q.shape[q.rank - 2], k.shape[k.rank - 2]) : null;
   if (flash) {
     const res = flash.backward(flashProblem(q, k, v, mask, a), q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, dOut.data as Float32Array);
     if (res) {

@@ -2,7 +2,8 @@ import { Tensor } from "@attn/core";
 import { inferOutputs, type Kernel } from "../../kernel.js";
 import { affineRows } from "../linear.js";
 import { weightsOf, type GruWeights } from "../gru.js";
-import { backProject, columnSums, gatesBackward, gruBackwardGemm, project, weightGrad } from "../gru-gemm.js";
+import { wasmGruGatesFor } from "../../elementwise/gru-gates.js";
+import { backProject, columnSums, gruBackwardGemm, project, stepGatesBackward, weightGrad } from "../gru-gemm.js";
 import { sigmoid } from "../unary.js";
 
 /** Gradient accumulators of one direction's weights and biases (double). */
@@ -111,7 +112,7 @@ export const gruGradKernel: Kernel = (inputs, attrs, ctx) => {
     if (ctx.gemm.path !== "js") {
       const dhd = new Float64Array(B * H);
       if (dhn) for (let i = 0; i < B * H; i++) dhd[i] = dhn[d * B * H + i];
-      const g = gruBackwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h0, d * B * H, yd, dyd, dhd, dx);
+      const g = gruBackwardGemm(ctx.gemm, xd, B, S, I, H, w, d, dirs, h0, d * B * H, yd, dyd, dhd, dx, wasmGruGatesFor(ctx));
       dh0.set(dhd, d * B * H);
       const t32 = (i: number, v: Float32Array) => new Tensor("float32", outputs[o + i].shape, v);
       perDir.push(t32(0, g.wih), t32(1, g.whh), t32(2, g.bih), t32(3, g.bhh));
@@ -156,8 +157,7 @@ export const gruCellGradKernel: Kernel = (inputs, attrs, ctx) => {
     const dh = Float64Array.from(dhNew);
     const dgi = new Float32Array(B * H3);
     const dgh = new Float32Array(B * H3);
-    const row = (b: number) => b;
-    gatesBackward(B, H, gi, row, gh, row, hd, row, dh, dgi, row, dgh, row);
+    stepGatesBackward(wasmGruGatesFor(ctx), B, H, gi, gh, hd, dh, dgi, dgh);
     const back = backProject(ctx.gemm, dgh, 0, B, H3, w.whh, H);
     const dhOut = new Float32Array(B * H);
     for (let i = 0; i < B * H; i++) dhOut[i] = dh[i] + back[i];
