@@ -24,6 +24,7 @@ export function modelCard(model: ZooModel, run: ZooTrainResult, metrics: CardMet
     `Model file: \`packages/models/zoo/${model.file.split("/").pop()}\` (${run.parameters.toLocaleString("en-US")} parameters). Weights: \`${model.name}.safetensors\` (PyTorch parameter names).`,
     "",
     "## Data",
+    "",
   ];
   if (model.task === "g2p") {
     lines.push(
