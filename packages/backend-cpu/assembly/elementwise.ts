@@ -10,19 +10,11 @@
 // precision (f64 where the JS computes in double, rounding once to f32 on store), so results are the
 // same, bit for bit, on every kernel path. Two f64 lanes are two independent elements.
 
+import { columnSums, load2, store2 } from "./lib/simd";
+
 /** Where JS may start laying out operands. */
 export function heapBase(): usize {
   return (__heap_base + 63) & ~<usize>63;
-}
-
-// @ts-ignore: decorator
-@inline function load2(p: usize): v128 {
-  return f64x2.promote_low_f32x4(v128.load64_zero(p));
-}
-
-// @ts-ignore: decorator
-@inline function store2(p: usize, v: v128): void {
-  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
 }
 
 /**
@@ -112,36 +104,7 @@ export function mseGrad(x: usize, t: usize, dx: usize, dt: usize, n: i32, w: f64
   }
 }
 
-/** out[j] = Σ_r x[r·cols + j] in double, r ascending from 0 (a reduction over leading axes), into f64 out. */
-export function columnSums(x: usize, rows: i32, cols: i32, out: usize): void {
-  const rs = <usize>cols * 4;
-  let j = 0;
-  // Eight columns at a time in four f64x2 accumulators, down every row.
-  for (; j + 8 <= cols; j += 8) {
-    let a0 = f64x2.splat(0);
-    let a1 = f64x2.splat(0);
-    let a2 = f64x2.splat(0);
-    let a3 = f64x2.splat(0);
-    let s = x + <usize>j * 4;
-    for (let r = 0; r < rows; r++) {
-      a0 = f64x2.add(a0, load2(s));
-      a1 = f64x2.add(a1, load2(s + 8));
-      a2 = f64x2.add(a2, load2(s + 16));
-      a3 = f64x2.add(a3, load2(s + 24));
-      s += rs;
-    }
-    const d = out + <usize>j * 8;
-    v128.store(d, a0);
-    v128.store(d, a1, 16);
-    v128.store(d, a2, 32);
-    v128.store(d, a3, 48);
-  }
-  for (; j < cols; j++) {
-    let acc: f64 = 0;
-    for (let r = 0; r < rows; r++) acc += <f64>load<f32>(x + <usize>r * rs + <usize>j * 4);
-    store<f64>(out + <usize>j * 8, acc);
-  }
-}
+export { columnSums };
 
 /** out = a + b over n float32 elements. */
 export function add(a: usize, b: usize, out: usize, n: i32): void {

@@ -7,19 +7,11 @@
 // Why: in JavaScript, Math.exp and Math.tanh cost ~60 ns per gate element, more than the recurrent GEMM
 // at batch 64 and about half of a decoder step's GRU at batch 256.
 
+import { columnSums, load1, load2, store1, store2 } from "./lib/simd";
+
 /** Where JS may start laying out operands. */
 export function heapBase(): usize {
   return (__heap_base + 63) & ~<usize>63;
-}
-
-// @ts-ignore: decorator
-@inline function load2(p: usize): v128 {
-  return f64x2.promote_low_f32x4(v128.load64_zero(p));
-}
-
-// @ts-ignore: decorator
-@inline function store2(p: usize, v: v128): void {
-  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
 }
 
 // GRU gates (kernels/gru-gemm.ts: gatesForward, gatesBackward), two elements per f64x2, in double as the
@@ -114,16 +106,6 @@ const ROUNDER: f64 = 6755399441055744.0;
   const m = expm1v(f64x2.mul(f64x2.splat(-2), f64x2.abs(x)));
   const t = f64x2.div(f64x2.neg(m), f64x2.add(f64x2.splat(2), m));
   return v128.or(t, v128.and(x, f64x2.splat(-0.0)));
-}
-
-// @ts-ignore: decorator
-@inline function load1(p: usize): v128 {
-  return f64x2.promote_low_f32x4(v128.load32_zero(p));
-}
-
-// @ts-ignore: decorator
-@inline function store1(p: usize, v: v128): void {
-  v128.store32_lane(p, f32x4.demote_f64x2_zero(v), 0);
 }
 
 // @ts-ignore: decorator
@@ -239,36 +221,4 @@ export function gruGatesBackward(
   }
 }
 
-/**
- * out[j] = Σ_r x[r·cols + j] in double, r ascending from 0, into f64 out: the bias gradients from dgi and dgh
- * (elementwise.ts's loop, the order of kernels/gru-gemm.ts `columnSums`).
- */
-export function columnSums(x: usize, rows: i32, cols: i32, out: usize): void {
-  const rs = <usize>cols * 4;
-  let j = 0;
-  // Eight columns at a time in four f64x2 accumulators, down every row.
-  for (; j + 8 <= cols; j += 8) {
-    let a0 = f64x2.splat(0);
-    let a1 = f64x2.splat(0);
-    let a2 = f64x2.splat(0);
-    let a3 = f64x2.splat(0);
-    let s = x + <usize>j * 4;
-    for (let r = 0; r < rows; r++) {
-      a0 = f64x2.add(a0, load2(s));
-      a1 = f64x2.add(a1, load2(s + 8));
-      a2 = f64x2.add(a2, load2(s + 16));
-      a3 = f64x2.add(a3, load2(s + 24));
-      s += rs;
-    }
-    const d = out + <usize>j * 8;
-    v128.store(d, a0);
-    v128.store(d, a1, 16);
-    v128.store(d, a2, 32);
-    v128.store(d, a3, 48);
-  }
-  for (; j < cols; j++) {
-    let acc: f64 = 0;
-    for (let r = 0; r < rows; r++) acc += <f64>load<f32>(x + <usize>r * rs + <usize>j * 4);
-    store<f64>(out + <usize>j * 8, acc);
-  }
-}
+export { columnSums };

@@ -29,12 +29,10 @@ export interface GruWorkspace {
   /** Region i as `n` float32s / float64s (a view into wasm memory, valid until the next `workspace`). */
   f32(i: number, n: number): Float32Array;
   f64(i: number, n: number): Float64Array;
-  forward(gi: number, giStride: number, gh: number, ghStride: number, h: number, out: number, B: number, H: number): void;
+  /** The gate loops, called as exported (byte offsets into the workspace's memory). */
+  readonly forward: GruExports["gruGatesForward"];
   /** `back` (f32 [B, H]) and `dy` (f32, rows at b·dyStride) are added into dh first where nonzero. */
-  backward(
-    gi: number, giStride: number, gh: number, ghStride: number, h: number, hStride: number, dh: number, back: number, dy: number, dyStride: number,
-    dgi: number, dgiStride: number, dgh: number, dghStride: number, B: number, H: number,
-  ): void;
+  readonly backward: GruExports["gruGatesBackward"];
   /** The column sums (double, rows in order) of region i as [rows, cols] float32, into region `out` (f64). */
   columnSums(i: number, rows: number, cols: number, out: number): void;
 }
@@ -72,9 +70,8 @@ export class WasmGruGates {
       at,
       f32: (i, n) => new Float32Array(mem.buffer, at[i], n),
       f64: (i, n) => new Float64Array(mem.buffer, at[i], n),
-      forward: (gi, giStride, gh, ghStride, h, out, B, H) => x.gruGatesForward(gi, giStride, gh, ghStride, h, out, B, H),
-      backward: (gi, giStride, gh, ghStride, h, hStride, dh, back, dy, dyStride, dgi, dgiStride, dgh, dghStride, B, H) =>
-        x.gruGatesBackward(gi, giStride, gh, ghStride, h, hStride, dh, back, dy, dyStride, dgi, dgiStride, dgh, dghStride, B, H),
+      forward: x.gruGatesForward,
+      backward: x.gruGatesBackward,
       columnSums: (i, rows, cols, out) => x.columnSums(at[i], rows, cols, at[out]),
     };
   }
