@@ -37,6 +37,7 @@ export { evaluateReversal, type ReversalReport } from "./reverse-eval.js";
 export { parseFestivalLexicon, lexiconToTsv, lexiconFromTsv, loadCmudict, fnv1a32, splitOf, cmudictSplits, CMUDICT_PATH, FESTIVAL_CMUDICT_PATH, FESTIVAL_LTS_TEST_PATH, G2P_WORD, type LexiconEntry, type Split } from "./g2p/cmudict.js";
 export { G2P_SPECIAL, G2P_LETTERS, G2P_PHONES, G2P_SRC_VOCAB, G2P_TGT_VOCAB, encodeWord, encodePhones, decodePhones } from "./g2p/vocab.js";
 export { editDistance, scoreG2P, type G2PScore } from "./g2p/metrics.js";
+export { festivalTestOutput, scoreFestival } from "./g2p/festival.js";
 export { g2pExamples, G2PDataset, bucketedBatches, type G2PExample } from "./g2p/dataset.js";
 export { parseIdx, type IdxArray } from "./fashion/idx.js";
 export { loadFashionMnist, fashionImages, FashionDataset, FASHION_CLASSES, FASHION_MEAN, FASHION_STD, FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SLICE_DIR, type FashionMnist } from "./fashion/fashion-mnist.js";

@@ -82,11 +82,17 @@ export class StepDecoder {
     const srcPad = Array.from({ length: B * K }, (_, r) => Array.from({ length: S }, (_, j) => src.data[Math.floor(r / K) * S + j] === 0));
     let beams: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [bos], logp: 0, done: false, row: b * K, parentRow: b * K, align: [] }]);
     const finished = new Array<boolean>(B).fill(false);
-    for (let t = 0; t < maxLen && !finished.every(Boolean); t++) {
+    const maskAt = (t: number) => {
       const mask = new Tensor("bool", [B * K, S]);
       for (let r = 0; r < B * K; r++) {
         for (let j = 0; j < S; j++) mask.data[r * S + j] = srcPad[r][j] || (this.opts.window !== undefined && Math.abs(t - j) > this.opts.window) ? 1 : 0;
       }
+      return mask;
+    };
+    // Without a window the mask is the padding alone, the same at every step.
+    const padMask = this.opts.window === undefined ? maskAt(0) : null;
+    for (let t = 0; t < maxLen && !finished.every(Boolean); t++) {
+      const mask = padMask ?? maskAt(t);
       const L = t + 1;
       const feeds: Record<string, Tensor> = { memory, mask };
       if (this.recurrent) {

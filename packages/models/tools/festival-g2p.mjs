@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs Festival's letter-to-sound rules for the CMU lexicon (Debian `festival` + `festlex-cmu`) on every word
 // of the G2P test split and writes data/cmudict/festival-lts-test.tsv (`word<TAB>phones`), the peer's output
-// that `scoreFestival` scores. Needs `pnpm build` first.
+// that `scoreFestival` (src/g2p/festival.ts) scores. Needs `pnpm build` first.
 //   apt-get install festival festlex-cmu && node packages/models/tools/festival-g2p.mjs
 import { execFileSync } from "node:child_process";
 import { writeFileSync, renameSync, mkdtempSync, rmSync } from "node:fs";

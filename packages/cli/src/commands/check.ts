@@ -1,9 +1,10 @@
 import { compileFile, renderDiagnostics, diagnosticsToJson } from "@attn/dsl";
-import { formatType, sizeOf, type Graph } from "@attn/core";
+import { formatType, type Graph } from "@attn/core";
+import { parameterCount } from "@attn/models";
 
 /** One line a person can read at a glance: params, inputs, outputs. */
 export function summarize(graph: Graph): string {
-  const count = graph.params.reduce((n, p) => n + sizeOf(graph.values[p.value].type.shape as number[]), 0);
+  const count = parameterCount(graph);
   const io = (ids: readonly { name: string; value: number }[]) => ids.map((o) => `${o.name}: ${formatType(graph.values[o.value].type)}`).join(", ");
   const inputs = io(graph.inputs.map((id) => ({ name: graph.values[id].name, value: id })));
   const tensors = `${graph.params.length} tensor${graph.params.length === 1 ? "" : "s"}`;

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Session, writeSafetensors, type Backend, type Tensor, type TrainerEvent } from "@attn/core";
 import {
-  FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, FESTIVAL_LTS_TEST_PATH, G2PModel, ZOO, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained,
-  lexiconFromTsv, loadFashionMnist, machineSummary, modelCard, readWeights, scoreG2P, trainZooModel, zooModel, type CardMetrics, type EpochRecord, type ZooModel,
+  FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, G2PModel, ZOO, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained,
+  loadFashionMnist, machineSummary, modelCard, readWeights, scoreFestival, trainZooModel, zooModel, type CardMetrics, type EpochRecord, type ZooModel,
   type ZooTrainOptions,
 } from "@attn/models";
 import { CliError, writeFileAtomic } from "../io.js";
@@ -71,8 +71,7 @@ export async function testMetrics(model: ZooModel, backend: Backend, weights: Re
       const greedy = await g2p.evaluate(test);
       const width = f.beam ?? 5;
       const beam = width > 1 ? await g2p.evaluate(test, { beam: width }) : undefined;
-      const festival = new Map(lexiconFromTsv(readFileSync(FESTIVAL_LTS_TEST_PATH, "utf8"), FESTIVAL_LTS_TEST_PATH).map((e) => [e.word, e.prons[0]]));
-      const fest = scoreG2P(test.map((e) => ({ prediction: festival.get(e.word) ?? [], references: e.prons })));
+      const fest = scoreFestival(test);
       return { task: "g2p", words: test.length, greedy: { wer: greedy.wer, per: greedy.per }, ...(beam ? { beam: { width, wer: beam.wer, per: beam.per } } : {}), festival: { wer: fest.wer, per: fest.per } };
     } finally {
       g2p.dispose();

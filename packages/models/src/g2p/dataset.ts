@@ -1,4 +1,5 @@
-import { Rng, Tensor, type Dataset } from "@attn/core";
+import { Rng, type Dataset, type Tensor } from "@attn/core";
+import { padBatch } from "../tasks/reverse-digits.js";
 import type { LexiconEntry } from "./cmudict.js";
 import { G2P_SPECIAL, encodePhones, encodeWord } from "./vocab.js";
 
@@ -22,13 +23,6 @@ export function g2pExamples(entries: readonly LexiconEntry[]): G2PExample[] {
   );
 }
 
-function padRows(rows: readonly (readonly number[])[]): Tensor {
-  const len = Math.max(...rows.map((r) => r.length));
-  const t = new Tensor("int32", [rows.length, len]);
-  rows.forEach((r, b) => t.data.set(r, b * len));
-  return t;
-}
-
 /** The examples as a Trainer dataset with feeds `src`, `tgt_in` and `target` (zero-padded). */
 export class G2PDataset implements Dataset {
   constructor(readonly examples: readonly G2PExample[]) {}
@@ -39,7 +33,7 @@ export class G2PDataset implements Dataset {
 
   batch(indices: readonly number[]): Record<string, Tensor> {
     const ex = indices.map((i) => this.examples[i]);
-    return { src: padRows(ex.map((e) => e.src)), tgt_in: padRows(ex.map((e) => e.tgtIn)), target: padRows(ex.map((e) => e.target)) };
+    return { src: padBatch(ex.map((e) => e.src)), tgt_in: padBatch(ex.map((e) => e.tgtIn)), target: padBatch(ex.map((e) => e.target)) };
   }
 }
 

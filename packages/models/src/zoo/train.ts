@@ -1,4 +1,4 @@
-import { AttnError, Trainer, decodeCheckpoint, type Backend, type Dataset, type Graph, type Tensor, type TrainerEvent } from "@attn/core";
+import { AttnError, Trainer, decodeCheckpoint, sizeOf, type Backend, type Dataset, type Graph, type Tensor, type TrainerEvent } from "@attn/core";
 import { compileFile, trainerOptions, type TrainConfig } from "@attn/dsl";
 import { cmudictSplits } from "../g2p/cmudict.js";
 import { G2PDataset, bucketedBatches, g2pExamples } from "../g2p/dataset.js";
@@ -57,9 +57,9 @@ export async function compileZooModel(model: ZooModel): Promise<{ graph: Graph; 
   return { graph: r.graph, train: r.train };
 }
 
-/** Number of scalar parameters of a graph. */
+/** Number of scalar parameters of a graph (parameter shapes are concrete). */
 export function parameterCount(graph: Graph): number {
-  return graph.params.reduce((n, p) => n + graph.values[p.value].type.shape.reduce<number>((a, d) => a * Number(d), 1), 0);
+  return graph.params.reduce((n, p) => n + sizeOf(graph.values[p.value].type.shape as number[]), 0);
 }
 
 /**
