@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { AttnError } from "@attn/core";
+import { DEFAULT_FASHION, DEFAULT_G2P } from "@attn/models";
 import { check } from "./commands/check.js";
 import { graph } from "./commands/graph.js";
 import { run } from "./commands/run.js";
@@ -35,8 +36,8 @@ usage:
   attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
                       [--data FASHION_DIR]
   attn zoo eval NAME [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
-  attn translate WORD... [--model g2p-luong] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
-  attn predict [INDEX...] [--model fashion-attention-pool] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
+  attn translate WORD... [--model ${DEFAULT_G2P}] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
+  attn predict [INDEX...] [--model ${DEFAULT_FASHION}] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
   attn demo [WORD...]
   attn --help | --version
 

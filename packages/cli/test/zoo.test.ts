@@ -88,7 +88,8 @@ describe("attn zoo / translate / predict", () => {
 
   it("zoo train writes the log, best weights, checkpoint and card each epoch, and --resume continues exactly", async () => {
     const a = await mkdtemp(join(tmpdir(), "attn-zoo-a-"));
-    const b = await mkdtemp(join(tmpdir(), "attn-zoo-b-"));
+    // --out need not exist yet
+    const b = join(await mkdtemp(join(tmpdir(), "attn-zoo-b-")), "runs", "luong");
     const args = ["zoo", "train", "g2p-luong", "--limit", "64", "--beam", "2", "--backend", "cpu"];
     const first = await cli(...args, "--epochs", "1", "--out", a);
     expect(first.err).toMatch(/^training g2p-luong .* on cpu, 1 epochs, first 64 examples/);

@@ -89,11 +89,20 @@ export class OnnxBackend implements Backend {
       if (!t) throw new BackendError(`parameter "${p.name}" of ${graph.name} has no value (pass it in params)`, p.span);
       checkParamTensor(graph, p, t);
     }
-    const { bytes } = exportModel(graph, { opset: this.opset });
+    const { bytes } = exportModel(graph, { opset: trainingOpset(graph, this.opset) });
     const session = await this.createSession(bytes);
     const ort = await this.ort();
     return new OnnxTrainingExecutable(this, graph, session, ort, new Map(graph.params.map((p) => [p.name, toOrt(ort, copy(params.get(p.name)!))])));
   }
+}
+
+/**
+ * The opset a training step exports at: the backend's, unless the step draws dropout masks, whose hash needs
+ * BitwiseXor (opset 18), then 23. The step is our own internal model, never a file the user asked for, so it
+ * takes the opset its ops need rather than failing on `dropout(x, p)` in a model trained at the default 17.
+ */
+function trainingOpset(graph: Graph, opset: 17 | 23): 17 | 23 {
+  return opset < 23 && graph.nodes.some((n) => n.op === "dropout_mask") ? 23 : opset;
 }
 
 function copy(t: Tensor): Tensor {

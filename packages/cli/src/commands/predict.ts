@@ -1,16 +1,13 @@
 import { existsSync } from "node:fs";
 import { Session } from "@attn/core";
 import {
-  FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SLICE_DIR, classifyFashion, compileZooModel, loadFashionMnist, zooModel, type ZooModel,
+  DEFAULT_FASHION, FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SLICE_DIR, classifyFashion, compileZooModel, loadFashionMnist, zooModel, type ZooModel,
 } from "@attn/models";
 import { CliError, writeFileAtomic } from "../io.js";
 import { gridSvg } from "../viz/grid.js";
 import { imageAttentionSvg } from "../viz/image-attention.js";
 import { backendByName } from "./run.js";
 import { pretrainedOr } from "./translate.js";
-
-/** The zoo's Fashion-MNIST classifier with the best accuracy (its weights ship with @attn/models). */
-export const DEFAULT_FASHION = "fashion-attention-pool";
 
 export interface PredictFlags {
   model?: string;

@@ -1,12 +1,9 @@
-import { G2PModel, encodeWord, hasPretrained, readWeights, zooModel, type ZooModel } from "@attn/models";
+import { DEFAULT_G2P, G2PModel, encodeWord, hasPretrained, readWeights, zooModel, type ZooModel } from "@attn/models";
 import type { Tensor } from "@attn/core";
 import { CliError, writeFileAtomic } from "../io.js";
 import { attentionHeatmapSvg } from "../viz/attention-heatmap.js";
 import { gridSvg } from "../viz/grid.js";
 import { backendByName } from "./run.js";
-
-/** The zoo's best grapheme-to-phoneme model (its weights ship with @attn/models). */
-export const DEFAULT_G2P = "g2p-luong";
 
 export interface TranslateFlags {
   model?: string;

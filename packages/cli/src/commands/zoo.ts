@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Session, writeSafetensors, type Backend, type Tensor, type TrainerEvent } from "@attn/core";
 import {
@@ -99,6 +99,12 @@ export function formatMetrics(model: ZooModel, m: CardMetrics): string {
 
 async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
   const dir = f.out ?? ".";
+  // Made before training starts, so a missing folder cannot cost an epoch.
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new CliError(`--out: cannot create the folder ${dir}: ${(e as Error).message}`);
+  }
   const paths = { weights: join(dir, `${model.name}.safetensors`), log: join(dir, `${model.name}.jsonl`), checkpoint: join(dir, `${model.name}.ckpt`), card: join(dir, `${model.name}.md`), summary: join(dir, `${model.name}.json`) };
   const { train } = await compileZooModel(model);
   const epochs = f.epochs ?? train.epochs ?? 10;

@@ -48,6 +48,12 @@ export const ZOO: readonly ZooModel[] = [
   entry("fashion-vit", "fashion", "vision transformer over 4×4 patches, attention pooling", "fashion_vit.attn"),
 ];
 
+/** The G2P model whose weights ship: the best of the comparison in docs/zoo.md. */
+export const DEFAULT_G2P = "g2p-bahdanau";
+
+/** The Fashion-MNIST classifier `attn predict` uses unless told otherwise. */
+export const DEFAULT_FASHION = "fashion-attention-pool";
+
 /** The model called `name`; throws naming the models there are. */
 export function zooModel(name: string): ZooModel {
   const m = ZOO.find((z) => z.name === name);
