@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  cmudictSplits, decodePhones, editDistance, encodePhones, encodeWord, festivalTestOutput, fnv1a32, g2pExamples, G2PDataset,
+  bucketedBatches, cmudictSplits, decodePhones, editDistance, encodePhones, encodeWord, festivalTestOutput, fnv1a32, g2pExamples, G2PDataset,
   G2P_PHONES, G2P_SPECIAL, lexiconFromTsv, lexiconToTsv, loadCmudict, parseFestivalLexicon, scoreFestival, scoreG2P, splitOf,
 } from "../src/index.js";
 
@@ -62,6 +62,28 @@ describe("G2P vocabulary and examples", () => {
     expect(b.src.shape).toEqual([2, 2]);
     expect(Array.from(b.src.data)).toEqual([5, 0, 3, 4]);
     expect(b.target.shape).toEqual([2, 3]);
+  });
+});
+
+describe("length-bucketed training batches", () => {
+  const examples = g2pExamples(cmudictSplits().train.slice(0, 3000));
+
+  it("cover every example once per epoch, each batch one source length and at most the batch size", () => {
+    const batches = bucketedBatches(examples, 64, 0, 0);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(examples.map((_, i) => i));
+    for (const b of batches) {
+      expect(b.length).toBeLessThanOrEqual(64);
+      expect(new Set(b.map((i) => examples[i].src.length)).size).toBe(1);
+    }
+    // one partial batch per source length at most
+    const lengths = new Set(examples.map((e) => e.src.length)).size;
+    expect(batches.filter((b) => b.length < 64).length).toBeLessThanOrEqual(lengths);
+  });
+
+  it("are the same for a (seed, epoch) and differ between epochs and seeds", () => {
+    expect(bucketedBatches(examples, 64, 3, 1)).toEqual(bucketedBatches(examples, 64, 3, 1));
+    expect(bucketedBatches(examples, 64, 3, 2)).not.toEqual(bucketedBatches(examples, 64, 3, 1));
+    expect(bucketedBatches(examples, 64, 4, 1)).not.toEqual(bucketedBatches(examples, 64, 3, 1));
   });
 });
 

@@ -38,25 +38,33 @@ export class G2PDataset implements Dataset {
 }
 
 /**
- * Batches for one epoch with little padding: shuffle from (seed, epoch), cut into pools of `pool` batches,
- * sort each pool by length, cut it into batches, and shuffle the batches. Deterministic for a seed.
+ * Batches for one epoch: every batch holds words of one length (the GRU encoders read padding as input, and
+ * a bidirectional one would start its backward pass on it, so a batch never pads its source), and within a
+ * length, pools of `pool` batches are sorted by target length to keep the decoder's padding small. The
+ * order within each length and the order of the batches are shuffled from (seed, epoch): deterministic.
  */
 export function bucketedBatches(examples: readonly G2PExample[], batchSize: number, seed: number, epoch: number, pool = 50): number[][] {
   const rng = new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
-  const order = Array.from({ length: examples.length }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const key = (i: number) => examples[i].src.length * 64 + examples[i].target.length;
+  const shuffle = <T>(xs: T[]): T[] => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.uniform() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  };
+  const byLength = new Map<number, number[]>();
+  examples.forEach((e, i) => {
+    const group = byLength.get(e.src.length);
+    if (group) group.push(i);
+    else byLength.set(e.src.length, [i]);
+  });
   const batches: number[][] = [];
-  for (let p = 0; p < order.length; p += pool * batchSize) {
-    const chunk = order.slice(p, p + pool * batchSize).sort((a, b) => key(a) - key(b));
-    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+  for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
+    const order = shuffle(byLength.get(length)!);
+    for (let p = 0; p < order.length; p += pool * batchSize) {
+      const chunk = order.slice(p, p + pool * batchSize).sort((a, b) => examples[a].target.length - examples[b].target.length);
+      for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+    }
   }
-  for (let i = batches.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [batches[i], batches[j]] = [batches[j], batches[i]];
-  }
-  return batches;
+  return shuffle(batches);
 }

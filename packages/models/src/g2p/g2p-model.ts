@@ -55,12 +55,18 @@ export class G2PModel {
   /** Pronounces `words` (letters a–z; case folded, apostrophes dropped). */
   async pronounce(words: readonly string[], o: PronounceOptions = {}): Promise<Pronunciation[]> {
     const bs = o.batchSize ?? 256;
-    // Sorting by length keeps padding, and the number of decoding steps, small within a batch.
+    // Each batch holds words of one length: the GRU encoders read every position, padding included (their
+    // backward direction would start on it), so a word's pronunciation must not depend on its neighbours.
     const order = words.map((w, i) => ({ i, src: encodeWord(w) })).sort((a, b) => a.src.length - b.src.length);
+    const batches: (typeof order)[] = [];
+    for (const c of order) {
+      const last = batches.at(-1);
+      if (last && last.length < bs && last[0].src.length === c.src.length) last.push(c);
+      else batches.push([c]);
+    }
     const result = new Array<Pronunciation>(words.length);
-    for (let k = 0; k < order.length; k += bs) {
-      const chunk = order.slice(k, k + bs);
-      const S = Math.max(...chunk.map((c) => c.src.length));
+    for (const chunk of batches) {
+      const S = chunk[0].src.length;
       const src = new Tensor("int32", [chunk.length, S]);
       chunk.forEach((c, b) => src.data.set(c.src, b * S));
       const decoded = await this.decoder.decode(src, { beam: o.beam ?? 1, ...(o.alignment ? { alignment: true } : {}) });
