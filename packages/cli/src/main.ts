@@ -38,7 +38,7 @@ usage:
   attn zoo eval NAME [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
   attn translate WORD... [--model ${DEFAULT_G2P}] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
   attn predict [INDEX...] [--model ${DEFAULT_FASHION}] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
-  attn demo [WORD...]
+  attn demo [WORD...] [--out DIR]
   attn --help | --version
 
 exit codes: 0 ok, 1 errors in the input (diagnostics, bad files), 2 bad usage`;
@@ -209,7 +209,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       case "predict":
         return await predict(args, { model: v.model, weights: v.weights, backend: v.backend, data: v.data, svg: v.svg, json: v.json }, io.out);
       case "demo":
-        return await demo(io.out);
+        return await demo(args, v.out, io);
       default:
         io.err(`attn: unknown command "${cmd}"\n\n${USAGE}`);
         return 2;

@@ -124,13 +124,26 @@ describe("attn graph", () => {
 });
 
 describe("attn demo", () => {
-  it("checks every example and shows dot attention finding the mirrored keys", async () => {
-    const r = await cli("demo");
+  // The README's first command: the shipped G2P weights on backend-cpu, end to end.
+  it("pronounces the showcase words and the one given, scores the test split against Festival, draws the attention and fine-tunes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-demo-"));
+    const r = await cli("demo", "tensor", "--out", dir);
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/FAILED/);
-    const m = r.out.match(/weight on the mirrored key: min ([\d.]+), mean ([\d.]+)/);
-    expect(Number(m![1])).toBeGreaterThan(0.8);
-  });
+    // "tensor" is not in CMUdict 0.4; CMUdict 0.7b has it as T EH1 N S ER0
+    expect(r.out).toMatch(/^ {2}tensor +\/t eh n s er\/$/m);
+    const greedy = r.out.match(/^ {2}greedy +WER +([\d.]+)% +PER +([\d.]+)%$/m);
+    const festival = r.out.match(/^ {2}Festival letter-to-sound \(peer\) +WER +([\d.]+)% +PER +([\d.]+)%$/m);
+    expect(Number(greedy![1])).toBeLessThanOrEqual(30);
+    expect(Number(greedy![1])).toBeLessThan(Number(festival![1]));
+    const svg = await readFile(join(dir, "attention.svg"), "utf8");
+    expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain(">tensor → t eh n s er<");
+    // one fine-tuning epoch reports its loss, and the valid WER before and after it
+    expect(r.err).toMatch(/epoch 1\/1/);
+    const ft = r.out.match(/valid WER on 529 words: ([\d.]+)% before, ([\d.]+)% after/);
+    expect(Number(ft![2])).toBeLessThan(Number(ft![1]) + 5);
+  }, 300_000);
 });
 
 describe("examples", () => {

@@ -1,11 +1,49 @@
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { Session } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import {
-  FASHION_MNIST_SLICE_DIR, compileZooModel, evaluateFashion, hasPretrained, loadFashionMnist, readWeights, zooModel,
+  DEFAULT_G2P, FASHION_MNIST_SLICE_DIR, G2PModel, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained, loadFashionMnist,
+  readWeights, scoreFestival, zooModel,
 } from "../src/index.js";
 
-// The weights that ship in weights/ are the product: these tests check what they do on held-out data.
+// The weights that ship in weights/ are the product: these tests check what they do on held-out data (for G2P
+// beside Festival's letter-to-sound rules on the same words; their output is committed in data/cmudict).
+
+describe(`shipped G2P weights (${DEFAULT_G2P})`, () => {
+  const model = zooModel(DEFAULT_G2P);
+
+  it("ship with a model card", () => {
+    expect(hasPretrained(model)).toBe(true);
+    expect(readFileSync(model.card, "utf8")).toMatch(new RegExp(`^# ${DEFAULT_G2P}: `));
+  });
+
+  it("score on the whole test split (greedy, backend-cpu) what the card says, WER ≤ 30% and under Festival's", async () => {
+    // The summary was measured on onnxruntime at the end of training; backend-cpu must reproduce it (a word
+    // is 0.019% of WER, so 0.1 allows a few words decided by float rounding).
+    const summary = JSON.parse(readFileSync(model.weights.replace(/\.safetensors$/, ".json"), "utf8"));
+    const test = cmudictSplits().test;
+    const g2p = await G2PModel.load(model, createCpuBackend());
+    const ours = await g2p.evaluate(test);
+    g2p.dispose();
+    expect(Math.abs(ours.wer - summary.test.greedy.wer)).toBeLessThan(0.1);
+    expect(Math.abs(ours.per - summary.test.greedy.per)).toBeLessThan(0.1);
+    expect(ours.wer).toBeLessThanOrEqual(30);
+    expect(ours.wer).toBeLessThan(scoreFestival(test).wer);
+  });
+
+  it("pronounce everyday words as the dictionary does, and attend along the spelling", async () => {
+    const g2p = await G2PModel.load(model, createCpuBackend());
+    const [tensor, attention] = await g2p.pronounce(["tensor", "attention"], { alignment: true });
+    g2p.dispose();
+    // "tensor" is not in CMUdict 0.4 (0.7b has T EH1 N S ER0); "attention" is a training word, ax t eh n sh ax n
+    expect(tensor.phones.join(" ")).toBe("t eh n s er");
+    expect(attention.phones.join(" ")).toBe("ax t eh n sh ax n");
+    // the letter each phone attends to most moves left to right
+    const peaks = tensor.alignment!.slice(0, tensor.phones.length).map((row) => row.indexOf(Math.max(...row)));
+    for (let i = 1; i < peaks.length; i++) expect(peaks[i]).toBeGreaterThanOrEqual(peaks[i - 1]);
+  });
+});
 
 describe("shipped Fashion-MNIST weights", () => {
   // 500 images (the committed slice; the cards give the full 10,000): the floor is the issue's 91% for the

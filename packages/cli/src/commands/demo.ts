@@ -1,65 +1,98 @@
-import { relative } from "node:path";
-import { Session, Tensor, Rng, type Graph } from "@attn/core";
-import { compileFile } from "@attn/dsl";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Trainer, type Backend, type Tensor, type TrainerEvent } from "@attn/core";
+import { compileFile, trainerOptions } from "@attn/dsl";
 import { createCpuBackend } from "@attn/backend-cpu";
-import { listExamples } from "@attn/models";
-import { summarize } from "./check.js";
-import { heatmap } from "../heatmap.js";
-import { formatTensor } from "../format.js";
+import {
+  DEFAULT_G2P, G2PDataset, G2PModel, bucketedBatches, cmudictSplits, compileZooModel, g2pExamples, hasPretrained, listExamples, readWeights, type LexiconEntry, type ZooModel,
+} from "@attn/models";
+import type { Io } from "../main.js";
+import { CliError, writeFileAtomic } from "../io.js";
+import { ProgressBar } from "../progress.js";
+import { gridSvg } from "../viz/grid.js";
+import { g2pModel, pronunciationHeatmap } from "./translate.js";
+import { testMetrics, formatMetrics } from "./zoo.js";
 
-async function example(name: string): Promise<{ graph: Graph; path: string }> {
-  const ex = listExamples().find((e) => e.name === name)!;
-  const { graph } = await compileFile(ex.path);
-  return { graph: graph!, path: relative(process.cwd(), ex.path) };
-}
+/** Where the demo writes its pictures unless `--out` says otherwise (relative to the working directory). */
+export const DEMO_DIR = "attn-demo";
+const SHOWCASE = ["attention", "transformer", "pronunciation", "gigabyte", "kubernetes"];
 
 /**
- * `attn demo`: checks every example model; shows Luong dot attention aligning each query with its
- * matching key (the queries are the keys in reverse order, so the weights form the anti-diagonal); then
- * runs the tutorial model (GRU → additive self-attention → linear head) with seeded weights.
+ * `attn demo [WORD...]`: with the shipped weights and our own CPU backend, pronounces a few words and the
+ * ones given, scores the model on the CMU dictionary's test split beside Festival's letter-to-sound rules,
+ * draws the attention of each word as an SVG heatmap, and fine-tunes the model briefly with a progress bar.
  */
-export async function demo(out: (s: string) => void): Promise<number> {
-  out("attn demo: checking every example model\n");
-  let failed = 0;
+export async function demo(words: readonly string[], outDir: string | undefined, io: Io): Promise<number> {
+  const out = io.out;
+  const t0 = performance.now();
+  const secs = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  const backend = createCpuBackend();
+
+  let ok = 0;
   for (const ex of listExamples()) {
     const r = await compileFile(ex.path);
-    if (r.graph && !r.diagnostics.some((d) => d.severity === "error")) out(`  ${ex.name.padEnd(22)} ${summarize(r.graph).replace(/^ok: /, "")}`);
-    else {
-      failed++;
-      out(`  ${ex.name.padEnd(22)} FAILED: ${r.diagnostics[0]?.message}`);
-    }
+    if (r.graph && !r.diagnostics.some((d) => d.severity === "error")) ok++;
+    else out(`  example ${ex.name}: FAILED: ${r.diagnostics[0]?.message}`);
   }
-  const backend = createCpuBackend();
-  const rng = new Rng(7);
-  const S = 8;
-  const d = 16;
+  out(`attn demo: ${ok} example models check (one per attention mechanism); now the model zoo, on backend-cpu\n`);
 
-  // Keys are random directions; query i is key S-1-i (scaled), so dot attention should find it.
-  const dot = await example("dot");
-  const keys = Array.from({ length: S }, () => {
-    const v = Array.from({ length: d }, () => rng.normal());
-    const n = Math.hypot(...v);
-    return v.map((x) => x / n);
-  });
-  const memory = Tensor.from([keys]);
-  const query = Tensor.from([keys.map((_, i) => keys[S - 1 - i].map((x) => 6 * x))]);
-  const pad = Tensor.from([Array.from({ length: S }, () => false)], { dtype: "bool" });
-  const s1 = await Session.create(dot.graph, backend);
-  const r1 = await s1.run({ query, memory, pad });
-  s1.dispose();
-  const tokens = "sequence".split("");
-  out(`\nLuong dot attention (${dot.path}): query i is key ${S - 1}-i, so each row should pick the mirrored key:`);
-  out(heatmap(r1.weights, [...tokens].reverse(), tokens));
-  const hits = Array.from({ length: S }, (_, i) => r1.weights.data[i * S + (S - 1 - i)]);
-  out(`weight on the mirrored key: min ${Math.min(...hits).toFixed(3)}, mean ${(hits.reduce((a, b) => a + b, 0) / S).toFixed(3)}`);
+  const model = g2pModel(DEFAULT_G2P);
+  if (!hasPretrained(model)) throw new CliError(`the pretrained weights ${model.weights} are missing; train them with: pnpm attn zoo train ${model.name} --out packages/models/weights`);
+  const weights = readWeights(model.weights);
+  const g2p = await G2PModel.load(model, backend, weights);
+  const list = [...SHOWCASE, ...words];
+  let said;
+  try {
+    said = await g2p.pronounce(list, { alignment: true });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  out(`grapheme-to-phoneme (${model.name}: ${model.title}):`);
+  const w = Math.max(...list.map((x) => x.length));
+  for (const r of said) out(`  ${r.word.padEnd(w)}  /${r.phones.join(" ")}/`);
 
-  const tutorial = await example("tutorial");
-  const s2 = await Session.create(tutorial.graph, backend, { seed: 0 });
-  const x = Tensor.from(Array.from({ length: 10 * 8 }, (_, i) => Math.sin(i / 3) + 0.1 * rng.normal()), { shape: [1, 10, 8] });
-  const r2 = await s2.run({ x });
-  s2.dispose();
-  out(`\nthe tutorial model (${tutorial.path}), untrained, seeded weights, on a 10-step sine input:`);
-  const w = Array.from(r2.weights.data);
-  out(`y = ${formatTensor(r2.y)}; before training its attention is near uniform: weights ${Math.min(...w).toFixed(3)} … ${Math.max(...w).toFixed(3)} (uniform = ${(1 / 10).toFixed(3)})`);
-  return failed ? 1 : 0;
+  const dir = outDir ?? DEMO_DIR;
+  mkdirSync(dir, { recursive: true });
+  const svgPath = join(dir, "attention.svg");
+  await writeFileAtomic(svgPath, gridSvg(said.map((r) => pronunciationHeatmap(r.word, r.phones, r.alignment!)), 3));
+  out(`  attention heatmaps (phones × letters): ${svgPath}\n`);
+
+  out(`scoring on the ${cmudictSplits().test.length.toLocaleString("en-US")} test words of CMUdict 0.4 (greedy and beam search)…`);
+  g2p.dispose();
+  const metrics = await testMetrics(model, backend, weights, { beam: 5 });
+  out(formatMetrics(model, metrics).split("\n").slice(1).join("\n"));
+  out(`  (${secs()} so far)\n`);
+
+  // A short fine-tuning pass: the same training step `attn zoo train` runs, from the shipped weights, at a
+  // tenth of the learning rate, on every 30th training word; the WER on every 10th valid word before and after
+  // (the splits are in alphabetical order, so a stride samples the whole alphabet).
+  const { graph, train } = await compileZooModel(model);
+  const splits = cmudictSplits();
+  const examples = g2pExamples(splits.train.filter((_, i) => i % 30 === 0));
+  const valid = splits.valid.filter((_, i) => i % 10 === 0);
+  const before = await validWer(model, backend, weights, valid);
+  const batch = 64;
+  const steps = bucketedBatches(examples, batch, 1, 0).length;
+  const cfg = { ...train, optimizer: { ...train.optimizer, lr: train.optimizer.lr / 10 }, schedule: undefined };
+  const trainer = await Trainer.create(graph, backend, { ...trainerOptions(cfg, steps), weights, seed: 1 });
+  out(`fine-tuning ${model.name} for one pass over ${examples.length.toLocaleString("en-US")} training pronunciations (${steps} steps, batch ${batch}, lr ${cfg.optimizer.lr}):`);
+  const bar = new ProgressBar(io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))), Boolean(io.errIsTTY), 1, steps, 0);
+  try {
+    await trainer.fit(new G2PDataset(examples), { epochs: 1, batchSize: batch, batchOrder: (e, s) => bucketedBatches(examples, batch, s, e), onEvent: (e: TrainerEvent) => bar.update(e) });
+    const after = await validWer(model, backend, await trainer.weights(), valid);
+    out(`  valid WER on ${valid.length} words: ${before.toFixed(1)}% before, ${after.toFixed(1)}% after`);
+  } finally {
+    trainer.dispose();
+  }
+  out(`\ndone in ${secs()}. Try: pnpm attn translate <word> --svg heat.svg · pnpm attn predict --svg fashion.svg · pnpm attn zoo list`);
+  return 0;
+}
+
+async function validWer(model: ZooModel, backend: Backend, weights: ReadonlyMap<string, Tensor>, valid: readonly LexiconEntry[]): Promise<number> {
+  const g = await G2PModel.load(model, backend, weights);
+  try {
+    return (await g.evaluate(valid)).wer;
+  } finally {
+    g.dispose();
+  }
 }
