@@ -38,6 +38,15 @@ export class Rng {
     return this.nextUint32() / 4294967296;
   }
 
+  /** Shuffles `xs` in place (Fisher–Yates, one `uniform()` draw per position from the end) and returns it. */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(this.uniform() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  }
+
   /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */
   normal(): number {
     if (this.spare !== null) {

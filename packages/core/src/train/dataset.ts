@@ -17,12 +17,7 @@ export interface Dataset {
 export function epochOrder(size: number, seed: number, epoch: number, shuffle = true): number[] {
   const order = Array.from({ length: size }, (_, i) => i);
   if (!shuffle) return order;
-  const rng = new Rng((Math.imul(seed ^ 0x5bd1e995, 31) + Math.imul(epoch + 1, 0x27d4eb2d)) >>> 0);
-  for (let i = size - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return new Rng((Math.imul(seed ^ 0x5bd1e995, 31) + Math.imul(epoch + 1, 0x27d4eb2d)) >>> 0).shuffle(order);
 }
 
 /** Batches of `batchSize` indices (the last one may be smaller). */

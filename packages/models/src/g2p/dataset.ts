@@ -45,13 +45,6 @@ export class G2PDataset implements Dataset {
  */
 export function bucketedBatches(examples: readonly G2PExample[], batchSize: number, seed: number, epoch: number, pool = 50): number[][] {
   const rng = new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
-  const shuffle = <T>(xs: T[]): T[] => {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(rng.uniform() * (i + 1));
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  };
   const byLength = new Map<number, number[]>();
   examples.forEach((e, i) => {
     const group = byLength.get(e.src.length);
@@ -60,11 +53,11 @@ export function bucketedBatches(examples: readonly G2PExample[], batchSize: numb
   });
   const batches: number[][] = [];
   for (const length of [...byLength.keys()].sort((a, b) => a - b)) {
-    const order = shuffle(byLength.get(length)!);
+    const order = rng.shuffle(byLength.get(length)!);
     for (let p = 0; p < order.length; p += pool * batchSize) {
       const chunk = order.slice(p, p + pool * batchSize).sort((a, b) => examples[a].target.length - examples[b].target.length);
       for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
     }
   }
-  return shuffle(batches);
+  return rng.shuffle(batches);
 }
