@@ -8,8 +8,8 @@ import { exportCommand } from "./commands/export.js";
 import { demo } from "./commands/demo.js";
 import { evaluate, train } from "./commands/train.js";
 import { data } from "./commands/data.js";
-import { VIZ_KINDS, isVizKind, viz, type VizKind } from "./commands/viz.js";
-import { ZOO_COMMANDS, isZooCommand, zoo } from "./commands/zoo.js";
+import { VIZ_KINDS, viz } from "./commands/viz.js";
+import { ZOO_COMMANDS, zoo } from "./commands/zoo.js";
 import { translate } from "./commands/translate.js";
 import { predict } from "./commands/predict.js";
 import { CliError, parseOverrides } from "./io.js";
@@ -103,6 +103,14 @@ const defaultIo: Io = {
   errIsTTY: process.stderr.isTTY,
 };
 
+/** Takes a command's first argument off `args` when it is one of `choices`; otherwise prints why (usage error) and returns undefined. */
+function takeChoice<T extends string>(args: string[], choices: readonly T[], cmd: string, missing: string, noun: string, io: Io): T | undefined {
+  const k = args.shift();
+  if (k !== undefined && (choices as readonly string[]).includes(k)) return k as T;
+  io.err(`attn ${cmd}: ${k === undefined ? missing : `unknown ${noun} "${k}"`} (available: ${choices.join(", ")})\n\n${USAGE}`);
+  return undefined;
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
   let parsed;
@@ -122,27 +130,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     io.out(USAGE);
     return v.help ? 0 : 2;
   }
-  // `viz` names what to draw before its FILE (`attn viz curves LOG.jsonl`); every other command's first
-  // argument is its FILE.
-  let kind: VizKind | undefined;
-  if (cmd === "viz") {
-    const k = args.shift();
-    if (!isVizKind(k)) {
-      io.err(`attn viz: ${k === undefined ? "missing what to draw" : `unknown picture "${k}"`} (available: ${VIZ_KINDS.join(", ")})\n\n${USAGE}`);
-      return 2;
-    }
-    kind = k;
-  }
-  // `zoo` names its action first; `list` takes nothing, `train`/`eval` a model name.
-  let zooSub: (typeof ZOO_COMMANDS)[number] | undefined;
-  if (cmd === "zoo") {
-    const k = args.shift();
-    if (!isZooCommand(k)) {
-      io.err(`attn zoo: ${k === undefined ? "missing what to do" : `unknown action "${k}"`} (available: ${ZOO_COMMANDS.join(", ")})\n\n${USAGE}`);
-      return 2;
-    }
-    zooSub = k;
-  }
+  // `viz` names what to draw before its FILE (`attn viz curves LOG.jsonl`), `zoo` its action (`list` takes
+  // nothing, `train`/`eval` a model name); every other command's first argument is its FILE.
+  const kind = cmd === "viz" ? takeChoice(args, VIZ_KINDS, "viz", "missing what to draw", "picture", io) : undefined;
+  const zooSub = cmd === "zoo" ? takeChoice(args, ZOO_COMMANDS, "zoo", "missing what to do", "action", io) : undefined;
+  if ((cmd === "viz" && !kind) || (cmd === "zoo" && !zooSub)) return 2;
   // translate, predict and demo take any number of words or image indices.
   const many = cmd === "translate" || cmd === "predict" || cmd === "demo" || zooSub === "list";
   const name = kind === undefined ? cmd : `${cmd} ${kind}`;

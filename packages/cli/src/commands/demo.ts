@@ -45,6 +45,7 @@ export async function demo(words: readonly string[], outDir: string | undefined,
   try {
     said = await g2p.pronounce(list, { alignment: true });
   } catch (e) {
+    g2p.dispose();
     throw new CliError((e as Error).message);
   }
   out(`grapheme-to-phoneme (${model.name}: ${model.title}):`);
@@ -57,20 +58,22 @@ export async function demo(words: readonly string[], outDir: string | undefined,
   await writeFileAtomic(svgPath, gridSvg(said.map((r) => pronunciationHeatmap(r.word, r.phones, r.alignment!)), 3));
   out(`  attention heatmaps (phones × letters): ${svgPath}\n`);
 
-  out(`scoring on the ${cmudictSplits().test.length.toLocaleString("en-US")} test words of CMUdict 0.4 (greedy and beam search)…`);
+  // The WER the fine-tuning below starts from, with the model already loaded: every 10th valid word (the
+  // splits are in alphabetical order, so a stride samples the whole alphabet).
+  const splits = cmudictSplits();
+  const valid = splits.valid.filter((_, i) => i % 10 === 0);
+  const before = (await g2p.evaluate(valid)).wer;
   g2p.dispose();
+
+  out(`scoring on the ${splits.test.length.toLocaleString("en-US")} test words of CMUdict 0.4 (greedy and beam search)…`);
   const metrics = await testMetrics(model, backend, weights, { beam: 5 });
   out(formatMetrics(model, metrics).split("\n").slice(1).join("\n"));
   out(`  (${secs()} so far)\n`);
 
   // A short fine-tuning pass: the same training step `attn zoo train` runs, from the shipped weights, at a
-  // tenth of the learning rate, on every 30th training word; the WER on every 10th valid word before and after
-  // (the splits are in alphabetical order, so a stride samples the whole alphabet).
+  // tenth of the learning rate, on every 30th training word; the valid WER before and after.
   const { graph, train } = await compileZooModel(model);
-  const splits = cmudictSplits();
   const examples = g2pExamples(splits.train.filter((_, i) => i % 30 === 0));
-  const valid = splits.valid.filter((_, i) => i % 10 === 0);
-  const before = await validWer(model, backend, weights, valid);
   const batch = 64;
   const steps = bucketedBatches(examples, batch, 1, 0).length;
   const cfg = { ...train, optimizer: { ...train.optimizer, lr: train.optimizer.lr / 10 }, schedule: undefined };

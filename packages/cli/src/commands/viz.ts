@@ -10,11 +10,6 @@ export const VIZ_KINDS = ["curves", "attention"] as const;
 /** One of {@link VIZ_KINDS}. */
 export type VizKind = (typeof VIZ_KINDS)[number];
 
-/** Whether `s` names a picture `attn viz` can draw (main.ts checks this before anything is read). */
-export function isVizKind(s: string | undefined): s is VizKind {
-  return (VIZ_KINDS as readonly string[]).includes(s ?? "");
-}
-
 export interface VizFlags extends ModelRunFlags {
   /** The SVG file to write (`-o`). */
   out?: string;

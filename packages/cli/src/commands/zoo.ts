@@ -15,10 +15,6 @@ import { pretrainedOr } from "./translate.js";
 export const ZOO_COMMANDS = ["list", "train", "eval"] as const;
 export type ZooCommand = (typeof ZOO_COMMANDS)[number];
 
-export function isZooCommand(s: string | undefined): s is ZooCommand {
-  return (ZOO_COMMANDS as readonly string[]).includes(s ?? "");
-}
-
 export interface ZooFlags {
   backend: string;
   weights?: string;
