@@ -34,7 +34,7 @@ usage:
                      [--rows a,b,...] [--cols x,y,...] [--seed N] [--model NAME] [--set name=value]...
   attn zoo list
   attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
-                      [--data FASHION_DIR]
+                      [--data FASHION_DIR] [--threads N]
   attn zoo eval NAME [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
   attn translate WORD... [--model ${DEFAULT_G2P}] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
   attn predict [INDEX...] [--model ${DEFAULT_FASHION}] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
@@ -80,6 +80,7 @@ const OPTIONS = {
   color: { type: "boolean" },
   beam: { type: "string" },
   limit: { type: "string" },
+  threads: { type: "string" },
   svg: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "v", default: false },
@@ -193,7 +194,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
         }, io.out, io.err);
       case "zoo":
         return await zoo(zooSub!, file || undefined, {
-          backend: v.backend, weights: v.weights, resume: v.resume, epochs: int("epochs", v.epochs, 1), limit: int("limit", v.limit, 1), lr: num("lr", v.lr), beam, out: v.out, data: v.data,
+          backend: v.backend, threads: int("threads", v.threads, 1), weights: v.weights, resume: v.resume, epochs: int("epochs", v.epochs, 1), limit: int("limit", v.limit, 1),
+          lr: num("lr", v.lr), beam, out: v.out, data: v.data,
           json: v.json, live: Boolean(io.errIsTTY),
         }, io.out, io.err, io.rawErr ?? ((s) => io.err(s.replace(/\n$/, ""))));
       case "translate":

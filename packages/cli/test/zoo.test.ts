@@ -19,7 +19,7 @@ describe("attn zoo / translate / predict", () => {
   it("zoo list names every model with its task", async () => {
     const r = await cli("zoo", "list");
     expect(r.code).toBe(0);
-    for (const n of ["g2p-bahdanau", "g2p-luong", "g2p-luong-local", "g2p-transformer", "fashion-attention-pool", "fashion-hard-attention", "fashion-vit"]) expect(r.out).toMatch(new RegExp(`^${n} +(g2p|fashion) `, "m"));
+    for (const n of ["g2p-bahdanau", "g2p-bahdanau-large", "g2p-luong", "g2p-luong-local", "g2p-transformer", "fashion-attention-pool", "fashion-hard-attention", "fashion-vit"]) expect(r.out).toMatch(new RegExp(`^${n} +(g2p|fashion) `, "m"));
   });
 
   it("translate prints one pronunciation per word and draws each word's letters × phones as SVG", async () => {
@@ -111,4 +111,16 @@ describe("attn zoo / translate / predict", () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--resume: the checkpoint .*nope\.ckpt does not exist/);
   }, 300_000);
+
+  it("zoo train --threads caps onnxruntime's threads, says so on the card, and is refused where it means nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-zoo-threads-"));
+    const r = await cli("zoo", "train", "g2p-luong", "--limit", "32", "--epochs", "1", "--backend", "onnx", "--threads", "1", "--out", dir);
+    expect(r.code).toBe(0);
+    expect(await readFile(join(dir, "g2p-luong.md"), "utf8")).toContain(`pnpm attn zoo train g2p-luong --backend onnx --epochs 1 --limit 32 --threads 1 --out ${dir}`);
+    const cpu = await cli("zoo", "train", "g2p-luong", "--backend", "cpu", "--threads", "2", "--out", dir);
+    expect(cpu.code).toBe(1);
+    expect(cpu.err).toBe('--threads applies to the onnx and onnx-web backends, not "cpu"');
+    const zero = await cli("zoo", "eval", "g2p-luong", "--backend", "onnx", "--threads", "0");
+    expect(zero.err).toBe('--threads must be an integer ≥ 1, got "0"');
+  }, 120_000);
 });

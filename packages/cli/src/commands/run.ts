@@ -6,11 +6,16 @@ import { compileOrFail, type CompileFlags } from "../compile.js";
 import { CliError, loadInputs, loadWeights, writeFileAtomic } from "../io.js";
 import { describeTensor } from "../format.js";
 
-/** Backends this CLI build can run on. */
-export function backendByName(name: string): Backend {
+/**
+ * Backends this CLI build can run on. `threads` (the onnx backends only) caps onnxruntime's threads, so that
+ * two trainings can share a machine's cores without fighting over them.
+ */
+export function backendByName(name: string, threads?: number): Backend {
+  if (threads !== undefined && name !== "onnx" && name !== "onnx-web") throw new CliError(`--threads applies to the onnx and onnx-web backends, not "${name}"`);
+  const numThreads = threads !== undefined ? { numThreads: threads } : {};
   if (name === "cpu") return createCpuBackend();
-  if (name === "onnx") return createOnnxBackend({ runtime: "node" });
-  if (name === "onnx-web") return createOnnxBackend({ runtime: "web" });
+  if (name === "onnx") return createOnnxBackend({ runtime: "node", ...numThreads });
+  if (name === "onnx-web") return createOnnxBackend({ runtime: "web", ...numThreads });
   if (name === "webgpu") return createWebGpuBackend();
   throw new CliError(`unknown backend "${name}" (available: cpu, onnx, onnx-web, webgpu)`);
 }

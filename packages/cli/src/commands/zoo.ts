@@ -17,6 +17,8 @@ export type ZooCommand = (typeof ZOO_COMMANDS)[number];
 
 export interface ZooFlags {
   backend: string;
+  /** onnxruntime's threads (`--threads`; default: its own choice, one per core). */
+  threads?: number;
   weights?: string;
   epochs?: number;
   limit?: number;
@@ -48,7 +50,7 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     return 0;
   }
   const model = modelOf(name);
-  const backend = backendByName(f.backend);
+  const backend = backendByName(f.backend, f.threads);
   if (sub === "eval") {
     const metrics = await testMetrics(model, backend, pretrainedOr(model, f.weights), f);
     out(f.json ? JSON.stringify(metrics) : formatMetrics(model, metrics));
@@ -145,7 +147,7 @@ async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out:
   });
   err(`trained in ${(run.seconds / 60).toFixed(1)} min (epoch ${run.best.epoch} kept); evaluating on the test split`);
   const metrics = await testMetrics(model, backend, run.weights, f);
-  const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""} --out ${dir}`;
+  const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""}${f.threads ? ` --threads ${f.threads}` : ""} --out ${dir}`;
   const card = modelCard(model, run, metrics, { command, backend: f.backend, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
   await writeFileAtomic(paths.card, card);
   // The figures again, as data, for the comparison tables in docs/zoo.md.

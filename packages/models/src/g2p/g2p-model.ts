@@ -1,5 +1,5 @@
 import { AttnError, readSafetensors, Tensor, type Backend } from "@attn/core";
-import { compileFile } from "@attn/dsl";
+import { compileFile, type HyperValues } from "@attn/dsl";
 import { readFileSync } from "node:fs";
 import { StepDecoder } from "../step-decoder.js";
 import type { ZooModel } from "../zoo/registry.js";
@@ -23,11 +23,20 @@ export interface PronounceOptions {
   readonly alignment?: boolean;
 }
 
-async function compileNamed(file: string, model: string) {
-  const r = await compileFile(file, { model });
+async function compileNamed(file: string, model: string, hyper: HyperValues) {
+  const r = await compileFile(file, { model, hyper });
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (!r.graph || errors.length) throw new AttnError(`${file} (${model}): ${errors.map((d) => d.message).join("; ")}`);
   return r.graph;
+}
+
+/**
+ * The widths of the GRU decode models, read off the weights (the encoder GRU's input-to-hidden matrix is
+ * [3·hidden, emb]) so that weights trained at any width load; other models use their files' defaults.
+ */
+function decodeHyper(weights: ReadonlyMap<string, Tensor>): HyperValues {
+  const ih = weights.get("enc.rnn.weight_ih_l0");
+  return ih && ih.shape.length === 2 ? { emb: ih.shape[1], hidden: ih.shape[0] / 3 } : {};
 }
 
 /**
@@ -44,7 +53,8 @@ export class G2PModel {
     if (model.task !== "g2p" || !model.decode) throw new AttnError(`${model.name} is not a grapheme-to-phoneme model`);
     const w = weights ?? readWeights(model.weights);
     const d = model.decode;
-    const decoder = await StepDecoder.create(await compileNamed(d.file, d.encoder), await compileNamed(d.file, d.step), backend, w, {
+    const hyper = d.encoder === "G2PGruEncoder" ? decodeHyper(w) : {};
+    const decoder = await StepDecoder.create(await compileNamed(d.file, d.encoder, hyper), await compileNamed(d.file, d.step, hyper), backend, w, {
       bos: G2P_SPECIAL.bos,
       eos: G2P_SPECIAL.eos,
       ...(d.window !== undefined ? { window: d.window } : {}),
