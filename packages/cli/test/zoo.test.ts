@@ -116,7 +116,10 @@ describe("attn zoo / translate / predict", () => {
     const dir = await mkdtemp(join(tmpdir(), "attn-zoo-threads-"));
     const r = await cli("zoo", "train", "g2p-luong", "--limit", "32", "--epochs", "1", "--backend", "onnx", "--threads", "1", "--out", dir);
     expect(r.code).toBe(0);
-    expect(await readFile(join(dir, "g2p-luong.md"), "utf8")).toContain(`pnpm attn zoo train g2p-luong --backend onnx --epochs 1 --limit 32 --threads 1 --out ${dir}`);
+    const card = await readFile(join(dir, "g2p-luong.md"), "utf8");
+    expect(card).toContain(`pnpm attn zoo train g2p-luong --backend onnx --epochs 1 --limit 32 --threads 1 --out ${dir}`);
+    expect(card).toContain("- Backend: onnx (1 onnxruntime thread). Time: ");
+    expect(JSON.parse(await readFile(join(dir, "g2p-luong.json"), "utf8")).threads).toBe(1);
     const cpu = await cli("zoo", "train", "g2p-luong", "--backend", "cpu", "--threads", "2", "--out", dir);
     expect(cpu.code).toBe(1);
     expect(cpu.err).toBe('--threads applies to the onnx and onnx-web backends, not "cpu"');

@@ -148,10 +148,11 @@ async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out:
   err(`trained in ${(run.seconds / 60).toFixed(1)} min (epoch ${run.best.epoch} kept); evaluating on the test split`);
   const metrics = await testMetrics(model, backend, run.weights, f);
   const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""}${f.threads ? ` --threads ${f.threads}` : ""} --out ${dir}`;
-  const card = modelCard(model, run, metrics, { command, backend: f.backend, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
+  const backendLabel = `${f.backend}${f.threads ? ` (${f.threads} onnxruntime thread${f.threads > 1 ? "s" : ""})` : ""}`;
+  const card = modelCard(model, run, metrics, { command, backend: backendLabel, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
   await writeFileAtomic(paths.card, card);
   // The figures again, as data, for the comparison tables in docs/zoo.md.
-  const summary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, machine: machineSummary(), command, test: metrics };
+  const summary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, ...(f.threads ? { threads: f.threads } : {}), machine: machineSummary(), command, test: metrics };
   await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
   out(formatMetrics(model, metrics));
   out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
