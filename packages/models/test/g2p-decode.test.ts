@@ -44,9 +44,11 @@ async function seeded(graph: Graph, seed: number) {
 
 describe("step decoding of the G2P zoo models", () => {
   const backend = createCpuBackend();
-  for (const model of ZOO.filter((m) => m.task === "g2p")) {
-    it(`${model.name}: greedy step decoding equals greedy decoding with the training graph, with the same log-probability`, async () => {
-      const { graph } = await compileZooModel(model);
+  // Every G2P model at its file's widths, and one GRU model at other widths (G2PModel reads them off the weights).
+  const cases = [...ZOO.filter((m) => m.task === "g2p").map((model) => ({ model, hyper: undefined })), { model: zooModel("g2p-bahdanau"), hyper: { emb: 24, hidden: 40 } }];
+  for (const { model, hyper } of cases) {
+    it(`${model.name}${hyper ? ` (emb ${hyper.emb}, hidden ${hyper.hidden})` : ""}: greedy step decoding equals greedy decoding with the training graph, with the same log-probability`, async () => {
+      const graph = hyper ? (await compileFile(model.file, { hyper })).graph! : (await compileZooModel(model)).graph;
       const weights = await seeded(graph, 11);
       const g2p = await G2PModel.load(model, backend, weights);
       const session = await Session.create(graph, backend, { weights });

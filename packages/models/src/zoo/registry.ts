@@ -14,8 +14,6 @@ export interface ZooModel {
   readonly title: string;
   /** The `.attn` file; its `train { }` section says how the model trains. */
   readonly file: string;
-  /** Hyperparameters that differ from the file's defaults (a wider variant of the same model). */
-  readonly hyper?: Readonly<Record<string, number>>;
   /** Where the pretrained weights are (or would be) shipped, safetensors. */
   readonly weights: string;
   /** The model card next to the weights. */
@@ -27,12 +25,11 @@ export interface ZooModel {
 const ZOO_DIR = new URL("../../zoo/", import.meta.url);
 const WEIGHTS_DIR = new URL("../../weights/", import.meta.url);
 
-function entry(name: string, task: ZooTask, title: string, file: string, decode?: { encoder: string; step: string; window?: number }, hyper?: Record<string, number>): ZooModel {
+function entry(name: string, task: ZooTask, title: string, file: string, decode?: { encoder: string; step: string; window?: number }): ZooModel {
   return {
     name,
     task,
     title,
-    ...(hyper ? { hyper } : {}),
     ...(decode ? { decode: { file: fileURLToPath(new URL("g2p_decode.attn", ZOO_DIR)), ...decode } } : {}),
     file: fileURLToPath(new URL(file, ZOO_DIR)),
     weights: fileURLToPath(new URL(`${name}.safetensors`, WEIGHTS_DIR)),
@@ -43,7 +40,6 @@ function entry(name: string, task: ZooTask, title: string, file: string, decode?
 /** Every zoo model. */
 export const ZOO: readonly ZooModel[] = [
   entry("g2p-bahdanau", "g2p", "GRU encoder–decoder, Bahdanau (additive) attention", "g2p_bahdanau.attn", { encoder: "G2PGruEncoder", step: "G2PBahdanauStep" }),
-  entry("g2p-bahdanau-large", "g2p", "GRU encoder–decoder, Bahdanau (additive) attention, wider (emb 128, hidden 384)", "g2p_bahdanau.attn", { encoder: "G2PGruEncoder", step: "G2PBahdanauStep" }, { emb: 128, hidden: 384 }),
   entry("g2p-luong", "g2p", "GRU encoder–decoder, Luong global attention (general)", "g2p_luong.attn", { encoder: "G2PGruEncoder", step: "G2PLuongStep" }),
   entry("g2p-luong-local", "g2p", "GRU encoder–decoder, Luong local attention (general, window ±3)", "g2p_luong_local.attn", { encoder: "G2PGruEncoder", step: "G2PLuongStep", window: 3 }),
   entry("g2p-transformer", "g2p", "transformer encoder–decoder (3 + 3 layers, 4 heads)", "g2p_transformer.attn", { encoder: "G2PTransformerEncoder", step: "G2PTransformerStep" }),

@@ -51,7 +51,7 @@ export interface ZooTrainResult {
 
 /** Compiles a zoo model's `.attn` file; throws with the diagnostics if it does not compile. */
 export async function compileZooModel(model: ZooModel): Promise<{ graph: Graph; train: TrainConfig }> {
-  const r = await compileFile(model.file, model.hyper ? { hyper: model.hyper } : {});
+  const r = await compileFile(model.file);
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (!r.graph || !r.train || errors.length) throw new AttnError(`${model.file}: ${errors.map((d) => d.message).join("; ") || "no train { } section"}`);
   return { graph: r.graph, train: r.train };
