@@ -38,18 +38,29 @@ interface Hyp {
   readonly align: Float32Array[];
 }
 
+/** One model of a decoder: its encoder and step sessions, and how its step reads the source. */
+interface Member {
+  readonly encoder: Session;
+  readonly step: Session;
+  /** Recurrent steps carry `state`; prefix steps (transformers) rerun the tokens so far. */
+  readonly recurrent: boolean;
+  /** Local attention: step t may see source positions t − window … t + window only. */
+  readonly window: number | undefined;
+}
+
 /**
  * Incremental encoder–decoder inference from two graphs that share the training model's parameters: an
  * encoder (`src` → `memory`, and `state` for a recurrent decoder) run once, and a step run once per output
  * token. A recurrent step reads `memory`, `state`, the previous `token` [B, 1] and `mask` [B, S] and returns
  * `logits` [B, 1, V], `alignment` and `next_state`; a prefix step (transformers) reads `tgt_in` (the tokens
  * so far) instead of `token`/`state`, and the last position is used. Greedy decoding is beam width 1.
+ *
+ * {@link StepDecoder.ensemble} joins decoders over one vocabulary: every step scores the next token by the
+ * mean of their log-probabilities (alignments are the first member's).
  */
 export class StepDecoder {
   private constructor(
-    private readonly encoder: Session,
-    private readonly step: Session,
-    private readonly recurrent: boolean,
+    private readonly members: readonly Member[],
     private readonly opts: StepDecoderOptions,
   ) {}
 
@@ -67,7 +78,18 @@ export class StepDecoder {
     }
     const enc = await Session.create(encoder, backend, { weights: pick(encoder) });
     const st = await Session.create(step, backend, { weights: pick(step) });
-    return new StepDecoder(enc, st, recurrent, opts);
+    return new StepDecoder([{ encoder: enc, step: st, recurrent, window: opts.window }], opts);
+  }
+
+  /**
+   * One decoder from several (they must share BOS and EOS, and their steps one vocabulary): it owns their
+   * sessions from now on, and disposing it disposes them.
+   */
+  static ensemble(decoders: readonly StepDecoder[]): StepDecoder {
+    if (decoders.length === 0) throw new AttnError("an ensemble needs at least one decoder");
+    const { bos, eos } = decoders[0].opts;
+    if (decoders.some((d) => d.opts.bos !== bos || d.opts.eos !== eos)) throw new AttnError("the decoders of an ensemble must share their BOS and EOS tokens");
+    return new StepDecoder(decoders.flatMap((d) => d.members), { bos, eos });
   }
 
   /** Decodes each row of `src` [B, S] (int32, 0 = padding). */
@@ -76,41 +98,58 @@ export class StepDecoder {
     const K = Math.max(1, Math.floor(o.beam ?? 1));
     const maxLen = o.maxLen ?? S + 8;
     const { bos, eos } = this.opts;
-    const enc = await this.encoder.run({ src });
-    const memory = repeatRows(enc.memory, K);
-    let state = this.recurrent ? repeatRows(enc.state, K) : undefined;
     const srcPad = Array.from({ length: B * K }, (_, r) => Array.from({ length: S }, (_, j) => src.data[Math.floor(r / K) * S + j] === 0));
-    let beams: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [bos], logp: 0, done: false, row: b * K, parentRow: b * K, align: [] }]);
-    const finished = new Array<boolean>(B).fill(false);
-    const maskAt = (t: number) => {
+    const maskAt = (t: number, window: number | undefined) => {
       const mask = new Tensor("bool", [B * K, S]);
       for (let r = 0; r < B * K; r++) {
-        for (let j = 0; j < S; j++) mask.data[r * S + j] = srcPad[r][j] || (this.opts.window !== undefined && Math.abs(t - j) > this.opts.window) ? 1 : 0;
+        for (let j = 0; j < S; j++) mask.data[r * S + j] = srcPad[r][j] || (window !== undefined && Math.abs(t - j) > window) ? 1 : 0;
       }
       return mask;
     };
     // Without a window the mask is the padding alone, the same at every step.
-    const padMask = this.opts.window === undefined ? maskAt(0) : null;
+    const padMask = maskAt(0, undefined);
+    const runs = await Promise.all(
+      this.members.map(async (m) => {
+        const enc = await m.encoder.run({ src });
+        return { m, memory: repeatRows(enc.memory, K), state: m.recurrent ? repeatRows(enc.state, K) : undefined };
+      }),
+    );
+    let beams: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [bos], logp: 0, done: false, row: b * K, parentRow: b * K, align: [] }]);
+    const finished = new Array<boolean>(B).fill(false);
     for (let t = 0; t < maxLen && !finished.every(Boolean); t++) {
-      const mask = padMask ?? maskAt(t);
       const L = t + 1;
-      const feeds: Record<string, Tensor> = { memory, mask };
-      if (this.recurrent) {
-        const token = new Tensor("int32", [B * K, 1]);
-        for (const hyps of beams) for (const h of hyps) token.data[h.row] = h.tokens[h.tokens.length - 1];
-        feeds.token = token;
-        feeds.state = state!;
-      } else {
-        const tgt = new Tensor("int32", [B * K, L]);
-        for (const hyps of beams) for (const h of hyps) for (let j = 0; j < L; j++) tgt.data[h.row * L + j] = h.tokens[j] ?? eos;
-        feeds.tgt_in = tgt;
+      // Every member scores every row's next token; the scores are the mean of their log-softmaxes.
+      let logp: Float64Array | undefined;
+      let V = 0;
+      let alignment: Float32Array | undefined;
+      const nextStates: (Tensor | undefined)[] = [];
+      for (const run of runs) {
+        const { m } = run;
+        const feeds: Record<string, Tensor> = { memory: run.memory, mask: m.window === undefined ? padMask : maskAt(t, m.window) };
+        if (m.recurrent) {
+          const token = new Tensor("int32", [B * K, 1]);
+          for (const hyps of beams) for (const h of hyps) token.data[h.row] = h.tokens[h.tokens.length - 1];
+          feeds.token = token;
+          feeds.state = run.state!;
+        } else {
+          const tgt = new Tensor("int32", [B * K, L]);
+          for (const hyps of beams) for (const h of hyps) for (let j = 0; j < L; j++) tgt.data[h.row * L + j] = h.tokens[j] ?? eos;
+          feeds.tgt_in = tgt;
+        }
+        const out = await m.step.run(feeds, { outputs: ["logits", "alignment", ...(m.recurrent ? ["next_state"] : [])] });
+        nextStates.push(out.next_state);
+        const [, P, Vm] = out.logits.shape;
+        if (logp && Vm !== V) throw new AttnError(`the decoders of an ensemble must share one vocabulary (${V} and ${Vm} tokens)`);
+        V = Vm;
+        logp ??= new Float64Array(B * K * V);
+        addLogSoftmax(out.logits.data as Float32Array, P, V, B * K, 1 / runs.length, logp);
+        // Rows of the step's outputs: the last position of each row.
+        if (o.alignment && !alignment) {
+          const Pa = out.alignment.shape[1];
+          alignment = new Float32Array(B * K * S);
+          for (let r = 0; r < B * K; r++) alignment.set(out.alignment.data.subarray((r * Pa + Pa - 1) * S, (r * Pa + Pa) * S) as Float32Array, r * S);
+        }
       }
-      const out = await this.step.run(feeds, { outputs: ["logits", "alignment", ...(this.recurrent ? ["next_state"] : [])] });
-      const V = out.logits.shape[2];
-      const P = out.logits.shape[1];
-      // Rows of the step's outputs: the last position of each row.
-      const logitAt = (row: number) => (row * P + P - 1) * V;
-      const alignAt = (row: number) => (row * P + P - 1) * S;
       const nextBeams = beams.map((hyps, b) => {
         if (finished[b]) return hyps;
         const cands: (Omit<Hyp, "row" | "parentRow" | "align"> & { parent: Hyp; grow: boolean })[] = [];
@@ -119,13 +158,7 @@ export class StepDecoder {
             cands.push({ tokens: h.tokens, logp: h.logp, done: true, parent: h, grow: false });
             continue;
           }
-          const off = logitAt(h.row);
-          let max = -Infinity;
-          for (let v = 0; v < V; v++) max = Math.max(max, out.logits.data[off + v]);
-          let sum = 0;
-          for (let v = 0; v < V; v++) sum += Math.exp(out.logits.data[off + v] - max);
-          const lse = max + Math.log(sum);
-          for (let v = 0; v < V; v++) cands.push({ tokens: [...h.tokens, v], logp: h.logp + out.logits.data[off + v] - lse, done: v === eos, parent: h, grow: true });
+          for (let v = 0; v < V; v++) cands.push({ tokens: [...h.tokens, v], logp: h.logp + logp![h.row * V + v], done: v === eos, parent: h, grow: true });
         }
         cands.sort((x, y) => y.logp - x.logp);
         const next = cands.slice(0, K).map((c, k): Hyp => ({
@@ -134,7 +167,7 @@ export class StepDecoder {
           done: c.done,
           row: b * K + k,
           parentRow: c.parent.row,
-          align: o.alignment && c.grow ? [...c.parent.align, Float32Array.from(out.alignment.data.subarray(alignAt(c.parent.row), alignAt(c.parent.row) + S) as Float32Array)] : c.parent.align,
+          align: o.alignment && c.grow ? [...c.parent.align, alignment!.slice(c.parent.row * S, c.parent.row * S + S)] : c.parent.align,
         }));
         const bestDone = next.find((h) => h.done);
         const bestOpen = next.find((h) => !h.done);
@@ -142,14 +175,15 @@ export class StepDecoder {
         if (!bestOpen || (bestDone && bestDone.logp >= bestOpen.logp)) finished[b] = true;
         return next;
       });
-      if (this.recurrent) {
+      runs.forEach((run, i) => {
+        const ns = nextStates[i];
+        if (!ns) return;
         // Each hypothesis continues from its parent's new state.
-        const ns = out.next_state;
         const H = ns.shape[1];
         const moved = new Tensor("float32", [B * K, H]);
         for (const hyps of nextBeams) for (const h of hyps) moved.data.set(ns.data.subarray(h.parentRow * H, h.parentRow * H + H), h.row * H);
-        state = moved;
-      }
+        run.state = moved;
+      });
       beams = nextBeams;
     }
     return beams.map((hyps) => {
@@ -162,8 +196,26 @@ export class StepDecoder {
   }
 
   dispose(): void {
-    this.encoder.dispose();
-    this.step.dispose();
+    for (const m of this.members) {
+      m.encoder.dispose();
+      m.step.dispose();
+    }
+  }
+}
+
+/**
+ * Adds `scale` × log-softmax of the last position of each of `rows` rows of `logits` [rows, P, V] to `acc`
+ * [rows, V] (in float64: the mean over an ensemble's members).
+ */
+function addLogSoftmax(logits: Float32Array, P: number, V: number, rows: number, scale: number, acc: Float64Array): void {
+  for (let r = 0; r < rows; r++) {
+    const off = (r * P + P - 1) * V;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, logits[off + v]);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[off + v] - max);
+    const lse = max + Math.log(sum);
+    for (let v = 0; v < V; v++) acc[r * V + v] += scale * (logits[off + v] - lse);
   }
 }
 

@@ -96,4 +96,43 @@ describe("step decoding of the G2P zoo models", () => {
       expect(best.logp).toBeCloseTo(lp[argmax], 3);
     });
   }
+
+  it("an ensemble (recurrent + prefix member) picks the first phone with the best mean log-probability over every phone", async () => {
+    const members = [
+      { model: zooModel("g2p-luong"), seed: 5 },
+      { model: zooModel("g2p-transformer"), seed: 6 },
+    ];
+    const src = srcBatch(["ox"]);
+    const V = 43;
+    // One greedy step: EOS (the empty output, complete) or another phone (the output cut at maxLen 1).
+    const rows = Array.from({ length: V }, (_, v) => (v === G2P_SPECIAL.eos ? [] : [v]));
+    const withEos = rows.map((r) => r.length === 0);
+    const srcRows = new Tensor("int32", [rows.length, 2], Int32Array.from(rows.flatMap(() => Array.from(src.data))));
+    const decoders: StepDecoder[] = [];
+    const mean = new Array<number>(rows.length).fill(0);
+    const own: number[][] = [];
+    for (const { model, seed } of members) {
+      const { graph } = await compileZooModel(model);
+      const weights = await seeded(graph, seed);
+      const file = model.decode!.file;
+      const enc = (await compileFile(file, { model: model.decode!.encoder })).graph!;
+      const step = (await compileFile(file, { model: model.decode!.step })).graph!;
+      decoders.push(await StepDecoder.create(enc, step, backend, weights, { bos: G2P_SPECIAL.bos, eos: G2P_SPECIAL.eos }));
+      const session = await Session.create(graph, backend, { weights });
+      const lps = await sequenceLogp(session, srcRows, rows, withEos);
+      session.dispose();
+      lps.forEach((lp, i) => (mean[i] += lp / members.length));
+      own.push(lps);
+    }
+    const ensemble = StepDecoder.ensemble(decoders);
+    const [best] = await ensemble.decode(src, { maxLen: 1 });
+    ensemble.dispose();
+    const argmax = mean.indexOf(Math.max(...mean));
+    expect(best.tokens).toEqual(rows[argmax]);
+    expect(best.complete).toBe(withEos[argmax]);
+    expect(best.logp).toBeCloseTo(mean[argmax], 3);
+    // Either member alone gives that output another log-probability, so the check tells the mean from each.
+    for (const lps of own) expect(Math.abs(lps[argmax] - mean[argmax])).toBeGreaterThan(0.01);
+    expect(() => StepDecoder.ensemble([])).toThrow(/at least one decoder/);
+  });
 });
