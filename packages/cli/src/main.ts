@@ -35,8 +35,8 @@ usage:
   attn zoo list
   attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
                       [--data FASHION_DIR] [--threads N]
-  attn zoo eval NAME [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
-  attn translate WORD... [--model ${DEFAULT_G2P}] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
+  attn zoo eval NAME|A+B [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
+  attn translate WORD... [--model ${DEFAULT_G2P}|A+B] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]
   attn predict [INDEX...] [--model ${DEFAULT_FASHION}] [--weights W.safetensors] [--data FASHION_DIR] [--svg OUT.svg] [--json]
   attn demo [WORD...] [--out DIR]
   attn --help | --version

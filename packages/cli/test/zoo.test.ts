@@ -112,6 +112,22 @@ describe("attn zoo / translate / predict", () => {
     expect(bad.err).toMatch(/--resume: the checkpoint .*nope\.ckpt does not exist/);
   }, 300_000);
 
+  it("translate and zoo eval take an ensemble A+B of G2P models, each with its shipped weights", async () => {
+    // An ensemble of a model with itself averages equal log-probabilities: it must score as the model alone.
+    const args = ["--limit", "40", "--beam", "2", "--json"];
+    const alone = JSON.parse((await cli("zoo", "eval", "g2p-bahdanau", ...args)).out);
+    const twice = await cli("zoo", "eval", "g2p-bahdanau+g2p-bahdanau", ...args);
+    expect(twice.code).toBe(0);
+    expect(JSON.parse(twice.out)).toEqual(alone);
+    const said = await cli("translate", "tensor", "--model", "g2p-bahdanau+g2p-bahdanau");
+    expect(said.out).toBe((await cli("translate", "tensor")).out);
+    const weights = await cli("translate", "cat", "--model", "g2p-bahdanau+g2p-luong", "--weights", "w.safetensors");
+    expect(weights.code).toBe(1);
+    expect(weights.err).toBe("--weights holds one model's weights; the ensemble g2p-bahdanau+g2p-luong loads each member's shipped weights");
+    const task = await cli("zoo", "eval", "g2p-bahdanau+fashion-vit");
+    expect(task.err).toMatch(/fashion-vit is a fashion model; attn translate needs a grapheme-to-phoneme model/);
+  }, 120_000);
+
   it("zoo train --threads caps onnxruntime's threads, says so on the card, and is refused where it means nothing", async () => {
     const dir = await mkdtemp(join(tmpdir(), "attn-zoo-threads-"));
     const r = await cli("zoo", "train", "g2p-luong", "--limit", "32", "--epochs", "1", "--backend", "onnx", "--threads", "1", "--out", dir);

@@ -97,6 +97,46 @@ describe("step decoding of the G2P zoo models", () => {
     });
   }
 
+  it("G2PModel.ensemble pronounces each word as greedy decoding with the mean of its members' training graphs does", async () => {
+    const names = ["g2p-bahdanau", "g2p-transformer"];
+    const members: G2PModel[] = [];
+    const sessions: Session[] = [];
+    for (const [i, name] of names.entries()) {
+      const model = zooModel(name);
+      const { graph } = await compileZooModel(model);
+      const weights = await seeded(graph, 20 + i);
+      members.push(await G2PModel.load(model, backend, weights));
+      sessions.push(await Session.create(graph, backend, { weights }));
+    }
+    const ensemble = G2PModel.ensemble(members);
+    expect(ensemble.name).toBe("g2p-bahdanau+g2p-transformer");
+    const words = ["ox", "tensor"];
+    const got = await ensemble.pronounce(words);
+    // Each member alone says something else, so the check tells the ensemble from either.
+    for (const m of members) expect((await m.pronounce(words)).map((p) => p.phones)).not.toEqual(got.map((p) => p.phones));
+    ensemble.dispose();
+    for (const [w, word] of words.entries()) {
+      // Teacher-forced reference: rerun both training graphs on the prefix, take the best mean next phone.
+      const src = srcBatch([word]);
+      const prefix = [G2P_SPECIAL.bos];
+      while (prefix.length <= word.length + 8) {
+        const mean = new Float64Array(43);
+        for (const session of sessions) {
+          const tgt = new Tensor("int32", [1, prefix.length], Int32Array.from(prefix));
+          const { logits } = await session.run({ src, tgt_in: tgt }, { outputs: ["logits"] });
+          const row = Array.from(logits.data.subarray((prefix.length - 1) * 43, prefix.length * 43));
+          const lse = Math.max(...row) + Math.log(row.reduce((a, x) => a + Math.exp(x - Math.max(...row)), 0));
+          row.forEach((x, v) => (mean[v] += (x - lse) / sessions.length));
+        }
+        const next = mean.indexOf(Math.max(...mean));
+        if (next === G2P_SPECIAL.eos) break;
+        prefix.push(next);
+      }
+      expect(encodePhones(got[w].phones)).toEqual(prefix.slice(1));
+    }
+    for (const session of sessions) session.dispose();
+  });
+
   it("an ensemble (recurrent + prefix member) picks the first phone with the best mean log-probability over every phone", async () => {
     const members = [
       { model: zooModel("g2p-luong"), seed: 5 },

@@ -67,7 +67,7 @@ export async function demo(words: readonly string[], outDir: string | undefined,
 
   out(`scoring on the ${splits.test.length.toLocaleString("en-US")} test words of CMUdict 0.4 (greedy and beam search)…`);
   const metrics = await testMetrics(model, backend, weights, { beam: 5 });
-  out(formatMetrics(model, metrics).split("\n").slice(1).join("\n"));
+  out(formatMetrics(model.name, metrics).split("\n").slice(1).join("\n"));
   out(`  (${secs()} so far)\n`);
 
   // A short fine-tuning pass: the same training step `attn zoo train` runs, from the shipped weights, at a

@@ -1,5 +1,5 @@
 import { DEFAULT_G2P, G2PModel, encodeWord, hasPretrained, readWeights, zooModel, type ZooModel } from "@attn/models";
-import type { Tensor } from "@attn/core";
+import type { Backend, Tensor } from "@attn/core";
 import { CliError, writeFileAtomic } from "../io.js";
 import { attentionHeatmapSvg } from "../viz/attention-heatmap.js";
 import { gridSvg } from "../viz/grid.js";
@@ -36,6 +36,23 @@ export function pretrainedOr(model: ZooModel, path: string | undefined): Map<str
   }
 }
 
+/**
+ * A G2P zoo model with its shipped weights (or `weightsPath`), or an ensemble written `a+b`, whose members
+ * decode together ({@link G2PModel.ensemble}), each with its shipped weights.
+ */
+export async function loadG2P(spec: string | undefined, backend: Backend, weightsPath: string | undefined): Promise<G2PModel> {
+  const models = (spec ?? DEFAULT_G2P).split("+").map(g2pModel);
+  if (models.length > 1 && weightsPath) throw new CliError(`--weights holds one model's weights; the ensemble ${spec} loads each member's shipped weights`);
+  const loaded: G2PModel[] = [];
+  try {
+    for (const m of models) loaded.push(await G2PModel.load(m, backend, pretrainedOr(m, weightsPath)));
+  } catch (e) {
+    for (const g of loaded) g.dispose();
+    throw e;
+  }
+  return loaded.length === 1 ? loaded[0] : G2PModel.ensemble(loaded);
+}
+
 /** The SVG heatmap of one word's attention: phones (and the end) down, letters across. */
 export function pronunciationHeatmap(word: string, phones: readonly string[], alignment: readonly Float32Array[], title?: string): string {
   const rows = alignment.length;
@@ -54,7 +71,6 @@ export function pronunciationHeatmap(word: string, phones: readonly string[], al
 /** `attn translate WORD...`: pronounces words with a G2P zoo model; `--svg` draws each word's attention. */
 export async function translate(words: readonly string[], f: TranslateFlags, out: (s: string) => void): Promise<number> {
   if (!words.length) throw new CliError("attn translate needs at least one word (attn translate tensor attention)");
-  const model = g2pModel(f.model);
   // Spelling mistakes are cheaper to report before the model loads.
   for (const w of words) {
     try {
@@ -63,7 +79,7 @@ export async function translate(words: readonly string[], f: TranslateFlags, out
       throw new CliError((e as Error).message);
     }
   }
-  const g2p = await G2PModel.load(model, backendByName(f.backend), pretrainedOr(model, f.weights));
+  const g2p = await loadG2P(f.model, backendByName(f.backend), f.weights);
   try {
     let result;
     try {

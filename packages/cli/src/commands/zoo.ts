@@ -9,7 +9,7 @@ import {
 import { CliError, writeFileAtomic } from "../io.js";
 import { ProgressBar } from "../progress.js";
 import { backendByName } from "./run.js";
-import { pretrainedOr } from "./translate.js";
+import { loadG2P, pretrainedOr } from "./translate.js";
 
 /** What `attn zoo SUB` does. */
 export const ZOO_COMMANDS = ["list", "train", "eval"] as const;
@@ -49,11 +49,17 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     for (const m of ZOO) out(`${m.name.padEnd(24)} ${m.task.padEnd(8)} ${hasPretrained(m) ? "pretrained" : "          "}  ${m.title}`);
     return 0;
   }
-  const model = modelOf(name);
   const backend = backendByName(f.backend, f.threads);
+  if (sub === "eval" && name?.includes("+")) {
+    // An ensemble of G2P models (`a+b`), each with its shipped weights.
+    const metrics = await g2pTestMetrics(await loadG2P(name, backend, f.weights), f);
+    out(f.json ? JSON.stringify(metrics) : formatMetrics(name, metrics));
+    return 0;
+  }
+  const model = modelOf(name);
   if (sub === "eval") {
     const metrics = await testMetrics(model, backend, pretrainedOr(model, f.weights), f);
-    out(f.json ? JSON.stringify(metrics) : formatMetrics(model, metrics));
+    out(f.json ? JSON.stringify(metrics) : formatMetrics(model.name, metrics));
     return 0;
   }
   return trainCommand(model, backend, f, out, err, rawErr);
@@ -61,20 +67,7 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
 
 /** Test-split figures of a zoo model with the given weights. */
 export async function testMetrics(model: ZooModel, backend: Backend, weights: ReadonlyMap<string, Tensor>, f: Pick<ZooFlags, "beam" | "data" | "limit">): Promise<CardMetrics> {
-  if (model.task === "g2p") {
-    // A --limit run is a quick check: it scores the first `limit` test words only.
-    const test = cmudictSplits().test.slice(0, f.limit);
-    const g2p = await G2PModel.load(model, backend, weights);
-    try {
-      const greedy = await g2p.evaluate(test);
-      const width = f.beam ?? 5;
-      const beam = width > 1 ? await g2p.evaluate(test, { beam: width }) : undefined;
-      const fest = scoreFestival(test);
-      return { task: "g2p", words: test.length, greedy: { wer: greedy.wer, per: greedy.per }, ...(beam ? { beam: { width, wer: beam.wer, per: beam.per } } : {}), festival: { wer: fest.wer, per: fest.per } };
-    } finally {
-      g2p.dispose();
-    }
-  }
+  if (model.task === "g2p") return g2pTestMetrics(await G2PModel.load(model, backend, weights), f);
   const full = loadFashionMnist("test", f.data ?? FASHION_MNIST_DEBIAN_DIR);
   const set = f.limit !== undefined && f.limit < full.count ? { ...full, count: f.limit } : full;
   const { graph } = await compileZooModel(model);
@@ -87,12 +80,28 @@ export async function testMetrics(model: ZooModel, backend: Backend, weights: Re
   }
 }
 
-export function formatMetrics(model: ZooModel, m: CardMetrics): string {
+/** Test-split figures of a loaded G2P model (greedy, beam `f.beam` or 5, and Festival on the same words); disposes it. */
+async function g2pTestMetrics(g2p: G2PModel, f: Pick<ZooFlags, "beam" | "limit">): Promise<CardMetrics> {
+  // A --limit run is a quick check: it scores the first `limit` test words only.
+  const test = cmudictSplits().test.slice(0, f.limit);
+  try {
+    const greedy = await g2p.evaluate(test);
+    const width = f.beam ?? 5;
+    const beam = width > 1 ? await g2p.evaluate(test, { beam: width }) : undefined;
+    const fest = scoreFestival(test);
+    return { task: "g2p", words: test.length, greedy: { wer: greedy.wer, per: greedy.per }, ...(beam ? { beam: { width, wer: beam.wer, per: beam.per } } : {}), festival: { wer: fest.wer, per: fest.per } };
+  } finally {
+    g2p.dispose();
+  }
+}
+
+/** The figures as the CLI prints them, for the model (or ensemble) called `name`. */
+export function formatMetrics(name: string, m: CardMetrics): string {
   if (m.task === "g2p") {
     const row = (label: string, x: { wer: number; per: number }) => `  ${label.padEnd(34)} WER ${x.wer.toFixed(2).padStart(6)}%   PER ${x.per.toFixed(2).padStart(5)}%`;
-    return [`${model.name} on the ${m.words.toLocaleString("en-US")} test words of CMUdict 0.4:`, row("greedy", m.greedy), ...(m.beam ? [row(`beam ${m.beam.width}`, m.beam)] : []), row("Festival letter-to-sound (peer)", m.festival)].join("\n");
+    return [`${name} on the ${m.words.toLocaleString("en-US")} test words of CMUdict 0.4:`, row("greedy", m.greedy), ...(m.beam ? [row(`beam ${m.beam.width}`, m.beam)] : []), row("Festival letter-to-sound (peer)", m.festival)].join("\n");
   }
-  return [`${model.name} on the ${m.images.toLocaleString("en-US")} Fashion-MNIST test images: accuracy ${m.accuracy.toFixed(2)}%`, ...m.perClass.map((p) => `  ${p.name.padEnd(12)} ${p.accuracy.toFixed(1).padStart(5)}%`)].join("\n");
+  return [`${name} on the ${m.images.toLocaleString("en-US")} Fashion-MNIST test images: accuracy ${m.accuracy.toFixed(2)}%`, ...m.perClass.map((p) => `  ${p.name.padEnd(12)} ${p.accuracy.toFixed(1).padStart(5)}%`)].join("\n");
 }
 
 async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
@@ -154,7 +163,7 @@ async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out:
   // The figures again, as data, for the comparison tables in docs/zoo.md.
   const summary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, ...(f.threads ? { threads: f.threads } : {}), machine: machineSummary(), command, test: metrics };
   await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
-  out(formatMetrics(model, metrics));
+  out(formatMetrics(model.name, metrics));
   out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
   return 0;
 }

@@ -41,13 +41,20 @@ function decodeHyper(weights: ReadonlyMap<string, Tensor>): HyperValues {
 
 /**
  * A grapheme-to-phoneme model of the zoo, ready to pronounce words: its encoder and decoder-step graphs
- * (zoo/g2p_decode.attn) on a backend with the training model's weights (the shipped ones by default).
+ * (zoo/g2p_decode.attn) on a backend with the training model's weights (the shipped ones by default), or an
+ * ensemble of such models ({@link G2PModel.ensemble}).
  */
 export class G2PModel {
   private constructor(
-    readonly model: ZooModel,
+    /** The zoo models it decodes with: one, or an ensemble's members. */
+    readonly models: readonly ZooModel[],
     private readonly decoder: StepDecoder,
   ) {}
+
+  /** Its name: the zoo model's, or the members' joined by "+" (`g2p-bahdanau+g2p-transformer`). */
+  get name(): string {
+    return this.models.map((m) => m.name).join("+");
+  }
 
   static async load(model: ZooModel, backend: Backend, weights?: ReadonlyMap<string, Tensor>): Promise<G2PModel> {
     if (model.task !== "g2p" || !model.decode) throw new AttnError(`${model.name} is not a grapheme-to-phoneme model`);
@@ -59,7 +66,18 @@ export class G2PModel {
       eos: G2P_SPECIAL.eos,
       ...(d.window !== undefined ? { window: d.window } : {}),
     });
-    return new G2PModel(model, decoder);
+    return new G2PModel([model], decoder);
+  }
+
+  /**
+   * One model from several loaded ones: each output phone is chosen by the mean of their log-probabilities
+   * (attention heatmaps are the first one's). It owns them from now on: disposing it disposes them.
+   */
+  static ensemble(models: readonly G2PModel[]): G2PModel {
+    return new G2PModel(
+      models.flatMap((m) => m.models),
+      StepDecoder.ensemble(models.map((m) => m.decoder)),
+    );
   }
 
   /** Pronounces `words` (letters a–z; case folded, apostrophes dropped). */
