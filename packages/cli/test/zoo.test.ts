@@ -124,6 +124,7 @@ describe("attn zoo / translate / predict", () => {
     const weights = await cli("translate", "cat", "--model", "g2p-bahdanau+g2p-luong", "--weights", "w.safetensors");
     expect(weights.code).toBe(1);
     expect(weights.err).toBe("--weights holds one model's weights; the ensemble g2p-bahdanau+g2p-luong loads each member's shipped weights");
+    expect((await cli("zoo", "train", "g2p-bahdanau+g2p-luong")).err).toBe("attn zoo train takes one model; train the ensemble's members one by one (g2p-bahdanau, g2p-luong)");
     const task = await cli("zoo", "eval", "g2p-bahdanau+fashion-vit");
     expect(task.err).toMatch(/fashion-vit is a fashion model; attn translate needs a grapheme-to-phoneme model/);
   }, 120_000);

@@ -56,6 +56,7 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     out(f.json ? JSON.stringify(metrics) : formatMetrics(name, metrics));
     return 0;
   }
+  if (name?.includes("+")) throw new CliError(`attn zoo train takes one model; train the ensemble's members one by one (${name.split("+").join(", ")})`);
   const model = modelOf(name);
   if (sub === "eval") {
     const metrics = await testMetrics(model, backend, pretrainedOr(model, f.weights), f);
