@@ -118,7 +118,7 @@ describe("step decoding of the G2P zoo models", () => {
     for (const [w, word] of words.entries()) {
       // Teacher-forced reference: rerun both training graphs on the prefix, take the best mean next phone.
       const src = srcBatch([word]);
-      const prefix = [G2P_SPECIAL.bos];
+      const prefix: number[] = [G2P_SPECIAL.bos];
       while (prefix.length <= word.length + 8) {
         const mean = new Float64Array(43);
         for (const session of sessions) {

@@ -15,10 +15,10 @@ export interface TranslateFlags {
 }
 
 /** A G2P zoo model by name, or a clear error. */
-export function g2pModel(name: string | undefined): ZooModel {
+export function g2pModel(name: string): ZooModel {
   let m: ZooModel;
   try {
-    m = zooModel(name ?? DEFAULT_G2P);
+    m = zooModel(name);
   } catch (e) {
     throw new CliError((e as Error).message);
   }

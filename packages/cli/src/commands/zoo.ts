@@ -82,7 +82,7 @@ export async function testMetrics(model: ZooModel, backend: Backend, weights: Re
 }
 
 /** Test-split figures of a loaded G2P model (greedy, beam `f.beam` or 5, and Festival on the same words); disposes it. */
-async function g2pTestMetrics(g2p: G2PModel, f: Pick<ZooFlags, "beam" | "limit">): Promise<CardMetrics> {
+export async function g2pTestMetrics(g2p: G2PModel, f: Pick<ZooFlags, "beam" | "limit">): Promise<CardMetrics> {
   // A --limit run is a quick check: it scores the first `limit` test words only.
   const test = cmudictSplits().test.slice(0, f.limit);
   try {

@@ -48,8 +48,11 @@ export const ZOO: readonly ZooModel[] = [
   entry("fashion-vit", "fashion", "vision transformer over 4×4 patches, attention pooling", "fashion_vit.attn"),
 ];
 
-/** The G2P model whose weights ship: the best of the comparison in docs/zoo.md. */
-export const DEFAULT_G2P = "g2p-bahdanau";
+/**
+ * The G2P model the CLI and the demo use: the best of the comparison in docs/zoo.md, an ensemble of two
+ * shipped models (`a+b`: each phone by the mean of their log-probabilities, see `G2PModel.ensemble`).
+ */
+export const DEFAULT_G2P = "g2p-bahdanau+g2p-transformer";
 
 /** The Fashion-MNIST classifier `attn predict` uses unless told otherwise. */
 export const DEFAULT_FASHION = "fashion-attention-pool";
