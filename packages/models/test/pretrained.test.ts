@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { Session, type Backend } from "@attn/core";
+import { Session } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import {
   DEFAULT_G2P, FASHION_MNIST_SLICE_DIR, G2PModel, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained, loadFashionMnist,
@@ -12,10 +12,6 @@ import {
 
 describe(`the shipped G2P model (${DEFAULT_G2P})`, () => {
   const members = DEFAULT_G2P.split("+").map(zooModel);
-  const load = async (backend: Backend) => {
-    const loaded = await Promise.all(members.map((m) => G2PModel.load(m, backend)));
-    return loaded.length === 1 ? loaded[0] : G2PModel.ensemble(loaded);
-  };
 
   for (const model of members) {
     it(`${model.name} ships with a card, and scores on the whole test split (greedy, backend-cpu) what its card says`, async () => {
@@ -33,7 +29,7 @@ describe(`the shipped G2P model (${DEFAULT_G2P})`, () => {
   }
 
   it("pronounces everyday words as the dictionary does, and attends along the spelling", async () => {
-    const g2p = await load(createCpuBackend());
+    const g2p = await G2PModel.loadNamed(DEFAULT_G2P, createCpuBackend());
     const [tensor, attention] = await g2p.pronounce(["tensor", "attention"], { alignment: true });
     g2p.dispose();
     // "tensor" is not in CMUdict 0.4 (0.7b has T EH1 N S ER0); "attention" is a training word, ax t eh n sh ax n

@@ -26,9 +26,14 @@ export function g2pModel(name: string): ZooModel {
   return m;
 }
 
+/** Throws a clear error when this install lacks `model`'s pretrained weights. */
+function requirePretrained(model: ZooModel): void {
+  if (!hasPretrained(model)) throw new CliError(`${model.name} has no pretrained weights in this install (${model.weights}); pass --weights, or train them: pnpm attn zoo train ${model.name} --out DIR`);
+}
+
 /** The weights at `path`, or the model's shipped weights; a clear error when neither exists. */
 export function pretrainedOr(model: ZooModel, path: string | undefined): Map<string, Tensor> {
-  if (!path && !hasPretrained(model)) throw new CliError(`${model.name} has no pretrained weights in this install (${model.weights}); pass --weights, or train them: pnpm attn zoo train ${model.name} --out DIR`);
+  if (!path) requirePretrained(model);
   try {
     return readWeights(path ?? model.weights);
   } catch (e) {
@@ -41,16 +46,14 @@ export function pretrainedOr(model: ZooModel, path: string | undefined): Map<str
  * decode together ({@link G2PModel.ensemble}), each with its shipped weights.
  */
 export async function loadG2P(spec: string | undefined, backend: Backend, weightsPath: string | undefined): Promise<G2PModel> {
-  const models = (spec ?? DEFAULT_G2P).split("+").map(g2pModel);
-  if (models.length > 1 && weightsPath) throw new CliError(`--weights holds one model's weights; the ensemble ${spec} loads each member's shipped weights`);
-  const loaded: G2PModel[] = [];
-  try {
-    for (const m of models) loaded.push(await G2PModel.load(m, backend, pretrainedOr(m, weightsPath)));
-  } catch (e) {
-    for (const g of loaded) g.dispose();
-    throw e;
+  const name = spec ?? DEFAULT_G2P;
+  const models = name.split("+").map(g2pModel);
+  if (weightsPath) {
+    if (models.length > 1) throw new CliError(`--weights holds one model's weights; the ensemble ${name} loads each member's shipped weights`);
+    return G2PModel.load(models[0], backend, pretrainedOr(models[0], weightsPath));
   }
-  return loaded.length === 1 ? loaded[0] : G2PModel.ensemble(loaded);
+  models.forEach(requirePretrained);
+  return G2PModel.loadNamed(name, backend);
 }
 
 /** The SVG heatmap of one word's attention: phones (and the end) down, letters across. */

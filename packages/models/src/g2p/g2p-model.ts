@@ -2,7 +2,7 @@ import { AttnError, readSafetensors, Tensor, type Backend } from "@attn/core";
 import { compileFile, type HyperValues } from "@attn/dsl";
 import { readFileSync } from "node:fs";
 import { StepDecoder } from "../step-decoder.js";
-import type { ZooModel } from "../zoo/registry.js";
+import { zooModel, type ZooModel } from "../zoo/registry.js";
 import type { LexiconEntry } from "./cmudict.js";
 import { scoreG2P, type G2PScore } from "./metrics.js";
 import { G2P_SPECIAL, decodePhones, encodeWord } from "./vocab.js";
@@ -67,6 +67,22 @@ export class G2PModel {
       ...(d.window !== undefined ? { window: d.window } : {}),
     });
     return new G2PModel([model], decoder);
+  }
+
+  /**
+   * The zoo model called `name`, or the ensemble `a+b` of several, with their shipped weights (the default:
+   * the CLI's and the demo's model).
+   */
+  static async loadNamed(name: string, backend: Backend): Promise<G2PModel> {
+    const models = name.split("+").map(zooModel);
+    const loaded: G2PModel[] = [];
+    try {
+      for (const m of models) loaded.push(await G2PModel.load(m, backend));
+    } catch (e) {
+      for (const g of loaded) g.dispose();
+      throw e;
+    }
+    return loaded.length === 1 ? loaded[0] : G2PModel.ensemble(loaded);
   }
 
   /**
