@@ -123,17 +123,25 @@ export class StepDecoder {
       let V = 0;
       let alignment: Float32Array | undefined;
       const nextStates: (Tensor | undefined)[] = [];
+      // Each row's last token (recurrent steps) or its tokens so far (prefix steps): built once per step,
+      // whichever kind of member asks first.
+      let token: Tensor | undefined;
+      let tgt: Tensor | undefined;
       for (const run of runs) {
         const { m } = run;
         const feeds: Record<string, Tensor> = { memory: run.memory, mask: m.window === undefined ? padMask : maskAt(t, m.window) };
         if (m.recurrent) {
-          const token = new Tensor("int32", [B * K, 1]);
-          for (const hyps of beams) for (const h of hyps) token.data[h.row] = h.tokens[h.tokens.length - 1];
+          if (!token) {
+            token = new Tensor("int32", [B * K, 1]);
+            for (const hyps of beams) for (const h of hyps) token.data[h.row] = h.tokens[h.tokens.length - 1];
+          }
           feeds.token = token;
           feeds.state = run.state!;
         } else {
-          const tgt = new Tensor("int32", [B * K, L]);
-          for (const hyps of beams) for (const h of hyps) for (let j = 0; j < L; j++) tgt.data[h.row * L + j] = h.tokens[j] ?? eos;
+          if (!tgt) {
+            tgt = new Tensor("int32", [B * K, L]);
+            for (const hyps of beams) for (const h of hyps) for (let j = 0; j < L; j++) tgt.data[h.row * L + j] = h.tokens[j] ?? eos;
+          }
           feeds.tgt_in = tgt;
         }
         const out = await m.step.run(feeds, { outputs: ["logits", "alignment", ...(m.recurrent ? ["next_state"] : [])] });

@@ -50,20 +50,16 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     return 0;
   }
   const backend = backendByName(f.backend, f.threads);
-  if (sub === "eval" && name?.includes("+")) {
-    // An ensemble of G2P models (`a+b`), each with its shipped weights.
-    const metrics = await g2pTestMetrics(await loadG2P(name, backend, f.weights), f);
-    out(f.json ? JSON.stringify(metrics) : formatMetrics(name, metrics));
-    return 0;
-  }
-  if (name?.includes("+")) throw new CliError(`attn zoo train takes one model; train the ensemble's members one by one (${name.split("+").join(", ")})`);
-  const model = modelOf(name);
+  const ensemble = name?.includes("+");
   if (sub === "eval") {
-    const metrics = await testMetrics(model, backend, pretrainedOr(model, f.weights), f);
-    out(f.json ? JSON.stringify(metrics) : formatMetrics(model.name, metrics));
+    // A G2P model or ensemble (`a+b`) loads the way `attn translate` loads it.
+    const model = ensemble ? undefined : modelOf(name);
+    const metrics = model?.task === "fashion" ? await testMetrics(model, backend, pretrainedOr(model, f.weights), f) : await g2pTestMetrics(await loadG2P(name, backend, f.weights), f);
+    out(f.json ? JSON.stringify(metrics) : formatMetrics(name!, metrics));
     return 0;
   }
-  return trainCommand(model, backend, f, out, err, rawErr);
+  if (ensemble) throw new CliError(`attn zoo train takes one model; train the ensemble's members one by one (${name!.split("+").join(", ")})`);
+  return trainCommand(modelOf(name), backend, f, out, err, rawErr);
 }
 
 /** Test-split figures of a zoo model with the given weights. */
