@@ -33,7 +33,7 @@ usage:
   attn viz attention FILE --inputs X.json [--weights W.safetensors] [--output NAME] -o HEAT.svg
                      [--rows a,b,...] [--cols x,y,...] [--seed N] [--model NAME] [--set name=value]...
   attn zoo list
-  attn zoo train NAME [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
+  attn zoo train NAME|A+B [--backend cpu|onnx|...] [--epochs N] [--limit N] [--lr X] [--weights INIT.safetensors] [--out DIR] [--resume CKPT]
                       [--data FASHION_DIR] [--threads N]
   attn zoo eval NAME|A+B [--weights W.safetensors] [--beam K] [--limit N] [--backend ...] [--data FASHION_DIR] [--json]
   attn translate WORD... [--model ${DEFAULT_G2P}|A+B] [--weights W.safetensors] [--beam K] [--svg HEAT.svg] [--backend ...] [--json]

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bindParams, writeSafetensors } from "@attn/core";
-import { FASHION_CLASSES, FASHION_MNIST_SLICE_DIR, compileZooModel, loadFashionMnist, zooModel } from "@attn/models";
+import { createCpuBackend } from "@attn/backend-cpu";
+import { FASHION_CLASSES, FASHION_MNIST_SLICE_DIR, G2PModel, cmudictSplits, compileZooModel, loadFashionMnist, readWeights, zooModel } from "@attn/models";
 import { cli } from "./helpers.js";
 
 // Seeded (untrained) weights exercise the commands' plumbing; what trained weights say is tested where the
@@ -124,10 +125,54 @@ describe("attn zoo / translate / predict", () => {
     const weights = await cli("translate", "cat", "--model", "g2p-bahdanau+g2p-luong", "--weights", "w.safetensors");
     expect(weights.code).toBe(1);
     expect(weights.err).toBe("--weights holds one model's weights; the ensemble g2p-bahdanau+g2p-luong loads each member's shipped weights");
-    expect((await cli("zoo", "train", "g2p-bahdanau+g2p-luong")).err).toBe("attn zoo train takes one model; train the ensemble's members one by one (g2p-bahdanau, g2p-luong)");
     const task = await cli("zoo", "eval", "g2p-bahdanau+fashion-vit");
     expect(task.err).toMatch(/fashion-vit is a fashion model; attn translate needs a grapheme-to-phoneme model/);
   }, 120_000);
+
+  it("zoo train A+B trains each member as zoo train MEMBER would, then scores the ensemble and writes its card", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "attn-zoo-ens-"));
+    const args = ["--limit", "64", "--epochs", "1", "--beam", "2", "--backend", "cpu"];
+    const r = await cli("zoo", "train", "g2p-luong+g2p-luong-local", ...args, "--out", dir);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/ensemble g2p-luong\+g2p-luong-local: member 1 of 2\ntraining g2p-luong /);
+    // A member trained alone, from scratch, gets the very same weights: the ensemble command reproduces each member.
+    const alone = join(dir, "alone");
+    expect((await cli("zoo", "train", "g2p-luong-local", ...args, "--out", alone)).code).toBe(0);
+    expect(Buffer.compare(await readFile(join(dir, "g2p-luong-local.safetensors")), await readFile(join(alone, "g2p-luong-local.safetensors")))).toBe(0);
+    // The ensemble's figures: the mean of the members' log-probabilities, members loaded from the files written.
+    const summary = JSON.parse(await readFile(join(dir, "g2p-luong+g2p-luong-local.json"), "utf8"));
+    const backend = createCpuBackend();
+    const reference = G2PModel.ensemble([
+      await G2PModel.load(zooModel("g2p-luong"), backend, readWeights(join(dir, "g2p-luong.safetensors"))),
+      await G2PModel.load(zooModel("g2p-luong-local"), backend, readWeights(join(dir, "g2p-luong-local.safetensors"))),
+    ]);
+    const greedy = await reference.evaluate(cmudictSplits().test.slice(0, 64));
+    reference.dispose();
+    expect(summary.test.greedy).toEqual({ wer: greedy.wer, per: greedy.per });
+    expect(summary.members.map((m: { model: string }) => m.model)).toEqual(["g2p-luong", "g2p-luong-local"]);
+    expect(summary.members[1]).toEqual(JSON.parse(await readFile(join(dir, "g2p-luong-local.json"), "utf8")));
+    expect(summary.minutes).toBeCloseTo(summary.members[0].minutes + summary.members[1].minutes, 12);
+    expect(summary.parameters).toBe(2 * 1_216_875);
+    const card = await readFile(join(dir, "g2p-luong+g2p-luong-local.md"), "utf8");
+    expect(card).toMatch(/^# g2p-luong\+g2p-luong-local: an ensemble of 2 grapheme-to-phoneme models/);
+    expect(card).toContain(`pnpm attn zoo train g2p-luong+g2p-luong-local --backend cpu --epochs 1 --limit 64 --out ${dir}`);
+    expect(card).toMatch(/\| g2p-luong-local alone, beam 2 \| [\d.]+% \| [\d.]+% \|/);
+    // A model with itself averages equal log-probabilities: the ensemble scores as the model alone.
+    const twice = join(dir, "twice");
+    expect((await cli("zoo", "train", "g2p-luong+g2p-luong", ...args, "--out", twice)).code).toBe(0);
+    const self = JSON.parse(await readFile(join(twice, "g2p-luong+g2p-luong.json"), "utf8"));
+    expect(self.test).toEqual(self.members[0].test);
+    expect(self.members[0].test).toEqual(summary.members[0].test);
+  }, 300_000);
+
+  it("zoo train A+B refuses what applies to one model, and members of another task", async () => {
+    for (const flag of ["--resume", "--weights", "--lr"]) {
+      const r = await cli("zoo", "train", "g2p-luong+g2p-bahdanau", flag, "1");
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`${flag} applies to one model; train the ensemble's members one by one to use it (attn zoo train g2p-luong ${flag} …)`);
+    }
+    expect((await cli("zoo", "train", "g2p-luong+fashion-vit")).err).toBe("fashion-vit is a fashion model; an ensemble needs grapheme-to-phoneme models (g2p-*)");
+  });
 
   it("zoo train --threads caps onnxruntime's threads, says so on the card, and is refused where it means nothing", async () => {
     const dir = await mkdtemp(join(tmpdir(), "attn-zoo-threads-"));

@@ -45,5 +45,5 @@ export { DEFAULT_FASHION, DEFAULT_G2P, ZOO, zooModel, hasPretrained, type ZooMod
 export { trainZooModel, compileZooModel, parameterCount, type ZooTrainOptions, type ZooTrainResult, type EpochRecord } from "./zoo/train.js";
 export { evaluateFashion, classifyFashion } from "./zoo/evaluate.js";
 export { G2PModel, readWeights, type Pronunciation, type PronounceOptions } from "./g2p/g2p-model.js";
-export { modelCard, machineSummary, type CardMetrics } from "./zoo/model-card.js";
+export { modelCard, ensembleCard, machineSummary, type CardMetrics, type ZooRunSummary, type EnsembleSummary } from "./zoo/model-card.js";
 export { StepDecoder, type StepDecoderOptions, type DecodeOptions, type Decoded } from "./step-decoder.js";

@@ -14,15 +14,19 @@ export interface TranslateFlags {
   json: boolean;
 }
 
-/** A G2P zoo model by name, or a clear error. */
-export function g2pModel(name: string): ZooModel {
-  let m: ZooModel;
+/** A zoo model by name, or a clear error naming the models there are. */
+export function zooModelNamed(name: string): ZooModel {
   try {
-    m = zooModel(name);
+    return zooModel(name);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  if (m.task !== "g2p") throw new CliError(`${m.name} is a ${m.task} model; attn translate needs a grapheme-to-phoneme model (g2p-*)`);
+}
+
+/** A G2P zoo model by name, or a clear error; `user` says what needs one. */
+export function g2pModel(name: string, user = "attn translate needs a grapheme-to-phoneme model"): ZooModel {
+  const m = zooModelNamed(name);
+  if (m.task !== "g2p") throw new CliError(`${m.name} is a ${m.task} model; ${user} (g2p-*)`);
   return m;
 }
 
@@ -47,7 +51,7 @@ export function pretrainedOr(model: ZooModel, path: string | undefined): Map<str
  */
 export async function loadG2P(spec: string | undefined, backend: Backend, weightsPath: string | undefined): Promise<G2PModel> {
   const name = spec ?? DEFAULT_G2P;
-  const models = name.split("+").map(g2pModel);
+  const models = name.split("+").map((n) => g2pModel(n));
   if (weightsPath) {
     if (models.length > 1) throw new CliError(`--weights holds one model's weights; the ensemble ${name} loads each member's shipped weights`);
     return G2PModel.load(models[0], backend, pretrainedOr(models[0], weightsPath));

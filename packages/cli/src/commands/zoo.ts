@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { Session, writeSafetensors, type Backend, type Tensor, type TrainerEvent } from "@attn/core";
 import {
   FASHION_CLASSES, FASHION_MNIST_DEBIAN_DIR, G2PModel, ZOO, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained,
-  loadFashionMnist, machineSummary, modelCard, readWeights, scoreFestival, trainZooModel, zooModel, type CardMetrics, type EpochRecord, type ZooModel,
-  type ZooTrainOptions,
+  loadFashionMnist, machineSummary, modelCard, ensembleCard, readWeights, scoreFestival, trainZooModel, type CardMetrics, type EnsembleSummary, type EpochRecord,
+  type ZooModel, type ZooRunSummary, type ZooTrainOptions,
 } from "@attn/models";
 import { CliError, writeFileAtomic } from "../io.js";
 import { ProgressBar } from "../progress.js";
 import { backendByName } from "./run.js";
-import { loadG2P, pretrainedOr } from "./translate.js";
+import { g2pModel, loadG2P, pretrainedOr, zooModelNamed } from "./translate.js";
 
 /** What `attn zoo SUB` does. */
 export const ZOO_COMMANDS = ["list", "train", "eval"] as const;
@@ -36,14 +36,10 @@ export interface ZooFlags {
 
 function modelOf(name: string | undefined): ZooModel {
   if (!name) throw new CliError(`missing the zoo model's name (the zoo has ${ZOO.map((m) => m.name).join(", ")})`);
-  try {
-    return zooModel(name);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+  return zooModelNamed(name);
 }
 
-/** `attn zoo list | train NAME | eval NAME`. */
+/** `attn zoo list | train NAME|A+B | eval NAME|A+B`. */
 export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
   if (sub === "list") {
     for (const m of ZOO) out(`${m.name.padEnd(24)} ${m.task.padEnd(8)} ${hasPretrained(m) ? "pretrained" : "          "}  ${m.title}`);
@@ -58,8 +54,56 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     out(f.json ? JSON.stringify(metrics) : formatMetrics(name!, metrics));
     return 0;
   }
-  if (ensemble) throw new CliError(`attn zoo train takes one model; train the ensemble's members one by one (${name!.split("+").join(", ")})`);
-  return trainCommand(modelOf(name), backend, f, out, err, rawErr);
+  if (ensemble) return trainEnsemble(name!, backend, f, out, err, rawErr);
+  const { summary, paths } = await trainOne(modelOf(name), backend, f, err, rawErr);
+  out(formatMetrics(summary.model, summary.test));
+  out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+  return 0;
+}
+
+/**
+ * `attn zoo train A+B`: trains each member from scratch, one after the other (each writes what
+ * `attn zoo train MEMBER` writes), then scores the ensemble on the test split and writes its card and summary.
+ */
+async function trainEnsemble(name: string, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
+  // Each of these would mean something different per member; a member is trained alone to use them.
+  for (const [flag, set] of [["--resume", f.resume], ["--weights", f.weights], ["--lr", f.lr]] as const) {
+    if (set !== undefined) throw new CliError(`${flag} applies to one model; train the ensemble's members one by one to use it (attn zoo train ${name.split("+")[0]} ${flag} …)`);
+  }
+  const models = name.split("+").map((n) => g2pModel(n, "an ensemble needs grapheme-to-phoneme models"));
+  const dir = f.out ?? ".";
+  const members: { summary: ZooRunSummary; weights: Map<string, Tensor> }[] = [];
+  for (const [i, model] of models.entries()) {
+    err(`ensemble ${name}: member ${i + 1} of ${models.length}`);
+    const { summary, paths, weights } = await trainOne(model, backend, f, err, rawErr);
+    out(formatMetrics(summary.model, summary.test));
+    out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+    members.push({ summary, weights });
+  }
+  err(`scoring the ensemble ${name} on the test split`);
+  const test = await g2pTestMetrics(await G2PModel.loadMembers(models.map((model, i) => ({ model, weights: members[i].weights })), backend), f);
+  const summary: EnsembleSummary = {
+    model: name,
+    members: members.map((m) => m.summary),
+    parameters: members.reduce((a, m) => a + m.summary.parameters, 0),
+    minutes: members.reduce((a, m) => a + m.summary.minutes, 0),
+    backend: f.backend,
+    ...(f.threads ? { threads: f.threads } : {}),
+    machine: machineSummary(),
+    command: trainCommandLine(name, f, dir),
+    test,
+  };
+  const paths = { card: join(dir, `${name}.md`), summary: join(dir, `${name}.json`) };
+  await writeFileAtomic(paths.card, ensembleCard(summary, { date: new Date().toISOString().slice(0, 10) }));
+  await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
+  out(formatMetrics(name, test));
+  out(`wrote ${paths.card} and ${paths.summary}`);
+  return 0;
+}
+
+/** The command that reproduces a `zoo train` run, as its card shows it. */
+function trainCommandLine(name: string, f: ZooFlags, dir: string): string {
+  return `pnpm attn zoo train ${name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""}${f.threads ? ` --threads ${f.threads}` : ""} --out ${dir}`;
 }
 
 /** Test-split figures of a zoo model with the given weights. */
@@ -78,7 +122,7 @@ export async function testMetrics(model: ZooModel, backend: Backend, weights: Re
 }
 
 /** Test-split figures of a loaded G2P model (greedy, beam `f.beam` or 5, and Festival on the same words); disposes it. */
-export async function g2pTestMetrics(g2p: G2PModel, f: Pick<ZooFlags, "beam" | "limit">): Promise<CardMetrics> {
+export async function g2pTestMetrics(g2p: G2PModel, f: Pick<ZooFlags, "beam" | "limit">): Promise<Extract<CardMetrics, { task: "g2p" }>> {
   // A --limit run is a quick check: it scores the first `limit` test words only.
   const test = cmudictSplits().test.slice(0, f.limit);
   try {
@@ -101,7 +145,8 @@ export function formatMetrics(name: string, m: CardMetrics): string {
   return [`${name} on the ${m.images.toLocaleString("en-US")} Fashion-MNIST test images: accuracy ${m.accuracy.toFixed(2)}%`, ...m.perClass.map((p) => `  ${p.name.padEnd(12)} ${p.accuracy.toFixed(1).padStart(5)}%`)].join("\n");
 }
 
-async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<number> {
+/** Trains one zoo model as `attn zoo train NAME` does, writing its weights, log, checkpoint, card and summary. */
+async function trainOne(model: ZooModel, backend: Backend, f: ZooFlags, err: (s: string) => void, rawErr: (s: string) => void): Promise<{ summary: ZooRunSummary; paths: Record<"weights" | "log" | "checkpoint" | "card" | "summary", string>; weights: Map<string, Tensor> }> {
   const dir = f.out ?? ".";
   // Made before training starts, so a missing folder cannot cost an epoch.
   try {
@@ -153,14 +198,12 @@ async function trainCommand(model: ZooModel, backend: Backend, f: ZooFlags, out:
   });
   err(`trained in ${(run.seconds / 60).toFixed(1)} min (epoch ${run.best.epoch} kept); evaluating on the test split`);
   const metrics = await testMetrics(model, backend, run.weights, f);
-  const command = `pnpm attn zoo train ${model.name} --backend ${f.backend}${f.epochs ? ` --epochs ${f.epochs}` : ""}${f.limit ? ` --limit ${f.limit}` : ""}${f.threads ? ` --threads ${f.threads}` : ""} --out ${dir}`;
+  const command = trainCommandLine(model.name, f, dir);
   const backendLabel = `${f.backend}${f.threads ? ` (${f.threads} onnxruntime thread${f.threads > 1 ? "s" : ""})` : ""}`;
   const card = modelCard(model, run, metrics, { command, backend: backendLabel, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
   await writeFileAtomic(paths.card, card);
   // The figures again, as data, for the comparison tables in docs/zoo.md.
-  const summary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, ...(f.threads ? { threads: f.threads } : {}), machine: machineSummary(), command, test: metrics };
+  const summary: ZooRunSummary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, ...(f.threads ? { threads: f.threads } : {}), machine: machineSummary(), command, test: metrics };
   await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
-  out(formatMetrics(model.name, metrics));
-  out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
-  return 0;
+  return { summary, paths, weights: run.weights };
 }

@@ -74,10 +74,18 @@ export class G2PModel {
    * the CLI's and the demo's model).
    */
   static async loadNamed(name: string, backend: Backend): Promise<G2PModel> {
-    const models = name.split("+").map(zooModel);
+    return G2PModel.loadMembers(name.split("+").map((n) => ({ model: zooModel(n) })), backend);
+  }
+
+  /**
+   * Several zoo models, each with the given weights (or its shipped ones), as one: the model itself when
+   * there is one, else their {@link G2PModel.ensemble}.
+   */
+  static async loadMembers(members: readonly { model: ZooModel; weights?: ReadonlyMap<string, Tensor> }[], backend: Backend): Promise<G2PModel> {
+    if (members.length === 0) throw new AttnError("an ensemble needs at least one model");
     const loaded: G2PModel[] = [];
     try {
-      for (const m of models) loaded.push(await G2PModel.load(m, backend));
+      for (const m of members) loaded.push(await G2PModel.load(m.model, backend, m.weights));
     } catch (e) {
       for (const g of loaded) g.dispose();
       throw e;
