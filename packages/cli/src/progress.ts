@@ -27,6 +27,8 @@ export class ProgressBar {
     private readonly epochs: number,
     private readonly totalSteps: number,
     private readonly firstStep: number,
+    /** Training time a resumed run had already spent: the epoch lines' clock goes on from it. */
+    private readonly secondsBefore = 0,
   ) {}
 
   update(e: TrainerEvent): void {
@@ -43,7 +45,7 @@ export class ProgressBar {
       this.drawn = true;
     } else if (e.type === "epoch") {
       const metrics = Object.entries(e.metrics).map(([k, v]) => `  ${k} ${v.toFixed(4)}`).join("");
-      const elapsed = (Date.now() - this.start) / 1000;
+      const elapsed = this.secondsBefore + (Date.now() - this.start) / 1000;
       this.write(`${this.drawn ? "\r\x1b[K" : ""}epoch ${e.epoch + 1}/${this.epochs}  train_loss ${e.trainLoss.toFixed(4)}${metrics}  (${clock(elapsed)})\n`);
       this.drawn = false;
     } else if (e.type === "early_stop") {

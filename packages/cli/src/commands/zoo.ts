@@ -172,7 +172,7 @@ async function trainOne(model: ZooModel, backend: Backend, f: ZooFlags, err: (s:
   let window = { loss: 0, n: 0 };
   const onEvent = (e: TrainerEvent) => {
     if (e.type === "step") {
-      bar ??= new ProgressBar(rawErr, f.live, epochs, e.batches * epochs, e.step - 1);
+      bar ??= new ProgressBar(rawErr, f.live, epochs, e.batches * epochs, e.step - 1, resume?.history.at(-1)?.seconds ?? 0);
       window = { loss: window.loss + e.loss, n: window.n + 1 };
       if (e.step % 100 === 0) {
         lines.push(JSON.stringify({ step: e.step, loss: window.loss / window.n, lr: e.lr }));
