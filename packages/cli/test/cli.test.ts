@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor, readSafetensors, writeSafetensors } from "@attn/core";
-import { listExamples } from "@attn/models";
+import { DEFAULT_G2P, listExamples, shippedCard } from "@attn/models";
 import { FIXTURES_DIR, compareTensors, decodeTensor, loadCases, type ModelCase } from "@attn/conformance";
 import { cli } from "./helpers.js";
 
@@ -140,6 +140,9 @@ describe("attn demo", () => {
     // Issue #7's bar: under Festival's rules on words and on phones (beam search)
     expect(Number(beam![1])).toBeLessThan(Number(festival![1]));
     expect(Number(beam![2])).toBeLessThan(Number(festival![2]));
+    // and what the shipped ensemble's card says, measured when its members were trained
+    const card = JSON.parse(await readFile(shippedCard(DEFAULT_G2P).summary, "utf8"));
+    expect([greedy![1], greedy![2], beam![1], beam![2]]).toEqual([card.test.greedy.wer, card.test.greedy.per, card.test.beam.wer, card.test.beam.per].map((x: number) => x.toFixed(2)));
     const svg = await readFile(join(dir, "attention.svg"), "utf8");
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain(">tensor → t eh n s er<");

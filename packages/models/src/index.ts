@@ -41,7 +41,7 @@ export { festivalTestOutput, scoreFestival } from "./g2p/festival.js";
 export { g2pExamples, G2PDataset, bucketedBatches, type G2PExample } from "./g2p/dataset.js";
 export { parseIdx, type IdxArray } from "./fashion/idx.js";
 export { loadFashionMnist, fashionImages, FashionDataset, FASHION_CLASSES, FASHION_MEAN, FASHION_STD, FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SLICE_DIR, type FashionMnist } from "./fashion/fashion-mnist.js";
-export { DEFAULT_FASHION, DEFAULT_G2P, ZOO, zooModel, hasPretrained, type ZooModel, type ZooTask } from "./zoo/registry.js";
+export { DEFAULT_FASHION, DEFAULT_G2P, ZOO, zooModel, hasPretrained, shippedCard, type ZooModel, type ZooTask } from "./zoo/registry.js";
 export { trainZooModel, compileZooModel, parameterCount, type ZooTrainOptions, type ZooTrainResult, type EpochRecord } from "./zoo/train.js";
 export { evaluateFashion, classifyFashion } from "./zoo/evaluate.js";
 export { G2PModel, readWeights, type Pronunciation, type PronounceOptions } from "./g2p/g2p-model.js";

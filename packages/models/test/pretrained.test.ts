@@ -4,7 +4,7 @@ import { Session } from "@attn/core";
 import { createCpuBackend } from "@attn/backend-cpu";
 import {
   DEFAULT_G2P, FASHION_MNIST_SLICE_DIR, G2PModel, cmudictSplits, compileZooModel, evaluateFashion, hasPretrained, loadFashionMnist,
-  readWeights, zooModel,
+  readWeights, shippedCard, zooModel,
 } from "../src/index.js";
 
 // The weights that ship in weights/ are the product: these tests check what they do on held-out data (for G2P
@@ -19,7 +19,7 @@ describe(`the shipped G2P model (${DEFAULT_G2P})`, () => {
       expect(readFileSync(model.card, "utf8")).toMatch(new RegExp(`^# ${model.name}: `));
       // The summary was measured on onnxruntime at the end of training; backend-cpu must reproduce it (a
       // word is 0.019% of WER, so 0.1 allows a few words decided by float rounding).
-      const summary = JSON.parse(readFileSync(model.weights.replace(/\.safetensors$/, ".json"), "utf8"));
+      const summary = JSON.parse(readFileSync(shippedCard(model.name).summary, "utf8"));
       const g2p = await G2PModel.load(model, createCpuBackend());
       const ours = await g2p.evaluate(cmudictSplits().test);
       g2p.dispose();
@@ -27,6 +27,19 @@ describe(`the shipped G2P model (${DEFAULT_G2P})`, () => {
       expect(Math.abs(ours.per - summary.test.greedy.per)).toBeLessThan(0.1);
     }, 300_000);
   }
+
+  it("ships the ensemble's card, made by the run that trained exactly the shipped members", () => {
+    const { card, summary } = shippedCard(DEFAULT_G2P);
+    expect(readFileSync(card, "utf8")).toMatch(new RegExp(`^# ${DEFAULT_G2P.replace("+", "\\+")}: an ensemble of ${members.length} `));
+    const ensemble = JSON.parse(readFileSync(summary, "utf8"));
+    // Each member's own summary is the one the ensemble's run recorded: same figures, time and command.
+    expect(ensemble.members).toEqual(members.map((m) => JSON.parse(readFileSync(shippedCard(m.name).summary, "utf8"))));
+    expect(ensemble.command).toBe(`pnpm attn zoo train ${DEFAULT_G2P} --backend onnx --out packages/models/weights`);
+    // Issue #7's bar, on the card: under Festival's rules on words and phones, WER at most 30%.
+    expect(ensemble.test.beam.wer).toBeLessThan(ensemble.test.festival.wer);
+    expect(ensemble.test.beam.per).toBeLessThan(ensemble.test.festival.per);
+    expect(ensemble.test.beam.wer).toBeLessThanOrEqual(30);
+  });
 
   it("pronounces everyday words as the dictionary does, and attends along the spelling", async () => {
     const g2p = await G2PModel.loadNamed(DEFAULT_G2P, createCpuBackend());

@@ -68,3 +68,11 @@ export function zooModel(name: string): ZooModel {
 export function hasPretrained(model: ZooModel): boolean {
   return existsSync(model.weights);
 }
+
+/**
+ * Where the card (`.md`) and the summary (`.json`, the card's figures as data) of a zoo model or of an
+ * ensemble `a+b` ship, beside the weights; `attn zoo train` writes both.
+ */
+export function shippedCard(name: string): { readonly card: string; readonly summary: string } {
+  return { card: fileURLToPath(new URL(`${name}.md`, WEIGHTS_DIR)), summary: fileURLToPath(new URL(`${name}.json`, WEIGHTS_DIR)) };
+}
