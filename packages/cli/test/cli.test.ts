@@ -140,9 +140,11 @@ describe("attn demo", () => {
     // Issue #7's bar: under Festival's rules on words and on phones (beam search)
     expect(Number(beam![1])).toBeLessThan(Number(festival![1]));
     expect(Number(beam![2])).toBeLessThan(Number(festival![2]));
-    // and what the shipped ensemble's card says, measured when its members were trained
+    // and what the shipped ensemble's card says, measured when its members were trained (on this machine
+    // class the figures are equal; 0.1 allows another CPU's rounding to decide a few words differently)
     const card = JSON.parse(await readFile(shippedCard(DEFAULT_G2P).summary, "utf8"));
-    expect([greedy![1], greedy![2], beam![1], beam![2]]).toEqual([card.test.greedy.wer, card.test.greedy.per, card.test.beam.wer, card.test.beam.per].map((x: number) => x.toFixed(2)));
+    const printed = [greedy![1], greedy![2], beam![1], beam![2]].map(Number);
+    [card.test.greedy.wer, card.test.greedy.per, card.test.beam.wer, card.test.beam.per].forEach((x: number, i) => expect(Math.abs(printed[i] - x)).toBeLessThan(0.1));
     const svg = await readFile(join(dir, "attention.svg"), "utf8");
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain(">tensor → t eh n s er<");
