@@ -126,7 +126,8 @@ describe("attn zoo / translate / predict", () => {
     expect(weights.code).toBe(1);
     expect(weights.err).toBe("--weights holds one model's weights; the ensemble g2p-bahdanau+g2p-luong loads each member's shipped weights");
     const task = await cli("zoo", "eval", "g2p-bahdanau+fashion-vit");
-    expect(task.err).toMatch(/fashion-vit is a fashion model; attn translate needs a grapheme-to-phoneme model/);
+    expect(task.err).toBe("fashion-vit is a fashion model; an ensemble needs grapheme-to-phoneme models (g2p-*)");
+    expect((await cli("translate", "cat", "--model", "fashion-vit+g2p-bahdanau")).err).toBe("fashion-vit is a fashion model; an ensemble needs grapheme-to-phoneme models (g2p-*)");
   }, 120_000);
 
   it("zoo train A+B trains each member as zoo train MEMBER would, then scores the ensemble and writes its card", async () => {

@@ -23,6 +23,9 @@ export function zooModelNamed(name: string): ZooModel {
   }
 }
 
+/** Why a model of another task cannot be an ensemble's member. */
+export const ENSEMBLE_NEEDS = "an ensemble needs grapheme-to-phoneme models";
+
 /** A G2P zoo model by name, or a clear error; `user` says what needs one. */
 export function g2pModel(name: string, user = "attn translate needs a grapheme-to-phoneme model"): ZooModel {
   const m = zooModelNamed(name);
@@ -51,7 +54,8 @@ export function pretrainedOr(model: ZooModel, path: string | undefined): Map<str
  */
 export async function loadG2P(spec: string | undefined, backend: Backend, weightsPath: string | undefined): Promise<G2PModel> {
   const name = spec ?? DEFAULT_G2P;
-  const models = name.split("+").map((n) => g2pModel(n));
+  const parts = name.split("+");
+  const models = parts.map((n) => (parts.length > 1 ? g2pModel(n, ENSEMBLE_NEEDS) : g2pModel(n)));
   if (weightsPath) {
     if (models.length > 1) throw new CliError(`--weights holds one model's weights; the ensemble ${name} loads each member's shipped weights`);
     return G2PModel.load(models[0], backend, pretrainedOr(models[0], weightsPath));

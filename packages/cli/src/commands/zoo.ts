@@ -9,7 +9,7 @@ import {
 import { CliError, writeFileAtomic } from "../io.js";
 import { ProgressBar } from "../progress.js";
 import { backendByName } from "./run.js";
-import { g2pModel, loadG2P, pretrainedOr, zooModelNamed } from "./translate.js";
+import { ENSEMBLE_NEEDS, g2pModel, loadG2P, pretrainedOr, zooModelNamed } from "./translate.js";
 
 /** What `attn zoo SUB` does. */
 export const ZOO_COMMANDS = ["list", "train", "eval"] as const;
@@ -70,7 +70,7 @@ async function trainEnsemble(name: string, backend: Backend, f: ZooFlags, out: (
   for (const [flag, set] of [["--resume", f.resume], ["--weights", f.weights], ["--lr", f.lr]] as const) {
     if (set !== undefined) throw new CliError(`${flag} applies to one model; train the ensemble's members one by one to use it (attn zoo train ${name.split("+")[0]} ${flag} …)`);
   }
-  const models = name.split("+").map((n) => g2pModel(n, "an ensemble needs grapheme-to-phoneme models"));
+  const models = name.split("+").map((n) => g2pModel(n, ENSEMBLE_NEEDS));
   const dir = f.out ?? ".";
   const members: { summary: ZooRunSummary; weights: Map<string, Tensor> }[] = [];
   for (const [i, model] of models.entries()) {
