@@ -61,7 +61,7 @@ export async function loadG2P(spec: string | undefined, backend: Backend, weight
     return G2PModel.load(models[0], backend, pretrainedOr(models[0], weightsPath));
   }
   models.forEach(requirePretrained);
-  return G2PModel.loadNamed(name, backend);
+  return G2PModel.loadMembers(models.map((model) => ({ model })), backend);
 }
 
 /** The SVG heatmap of one word's attention: phones (and the end) down, letters across. */

@@ -55,9 +55,7 @@ export async function zoo(sub: ZooCommand, name: string | undefined, f: ZooFlags
     return 0;
   }
   if (ensemble) return trainEnsemble(name!, backend, f, out, err, rawErr);
-  const { summary, paths } = await trainOne(modelOf(name), backend, f, err, rawErr);
-  out(formatMetrics(summary.model, summary.test));
-  out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+  await trainOne(modelOf(name), backend, f, out, err, rawErr);
   return 0;
 }
 
@@ -75,10 +73,7 @@ async function trainEnsemble(name: string, backend: Backend, f: ZooFlags, out: (
   const members: { summary: ZooRunSummary; weights: Map<string, Tensor> }[] = [];
   for (const [i, model] of models.entries()) {
     err(`ensemble ${name}: member ${i + 1} of ${models.length}`);
-    const { summary, paths, weights } = await trainOne(model, backend, f, err, rawErr);
-    out(formatMetrics(summary.model, summary.test));
-    out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
-    members.push({ summary, weights });
+    members.push(await trainOne(model, backend, f, out, err, rawErr));
   }
   err(`scoring the ensemble ${name} on the test split`);
   const test = await g2pTestMetrics(await G2PModel.loadMembers(models.map((model, i) => ({ model, weights: members[i].weights })), backend), f);
@@ -94,11 +89,16 @@ async function trainEnsemble(name: string, backend: Backend, f: ZooFlags, out: (
     test,
   };
   const paths = { card: join(dir, `${name}.md`), summary: join(dir, `${name}.json`) };
-  await writeFileAtomic(paths.card, ensembleCard(summary, { date: new Date().toISOString().slice(0, 10) }));
+  await writeFileAtomic(paths.card, ensembleCard(summary, { backend: backendLabel(f), date: new Date().toISOString().slice(0, 10) }));
   await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
   out(formatMetrics(name, test));
   out(`wrote ${paths.card} and ${paths.summary}`);
   return 0;
+}
+
+/** The backend as a card names it, with onnxruntime's thread count when `--threads` set it. */
+function backendLabel(f: Pick<ZooFlags, "backend" | "threads">): string {
+  return `${f.backend}${f.threads ? ` (${f.threads} onnxruntime thread${f.threads > 1 ? "s" : ""})` : ""}`;
 }
 
 /** The command that reproduces a `zoo train` run, as its card shows it. */
@@ -145,8 +145,11 @@ export function formatMetrics(name: string, m: CardMetrics): string {
   return [`${name} on the ${m.images.toLocaleString("en-US")} Fashion-MNIST test images: accuracy ${m.accuracy.toFixed(2)}%`, ...m.perClass.map((p) => `  ${p.name.padEnd(12)} ${p.accuracy.toFixed(1).padStart(5)}%`)].join("\n");
 }
 
-/** Trains one zoo model as `attn zoo train NAME` does, writing its weights, log, checkpoint, card and summary. */
-async function trainOne(model: ZooModel, backend: Backend, f: ZooFlags, err: (s: string) => void, rawErr: (s: string) => void): Promise<{ summary: ZooRunSummary; paths: Record<"weights" | "log" | "checkpoint" | "card" | "summary", string>; weights: Map<string, Tensor> }> {
+/**
+ * Trains one zoo model as `attn zoo train NAME` does, writing its weights, log, checkpoint, card and summary,
+ * and printing its test figures.
+ */
+async function trainOne(model: ZooModel, backend: Backend, f: ZooFlags, out: (s: string) => void, err: (s: string) => void, rawErr: (s: string) => void): Promise<{ summary: ZooRunSummary; weights: Map<string, Tensor> }> {
   const dir = f.out ?? ".";
   // Made before training starts, so a missing folder cannot cost an epoch.
   try {
@@ -199,11 +202,12 @@ async function trainOne(model: ZooModel, backend: Backend, f: ZooFlags, err: (s:
   err(`trained in ${(run.seconds / 60).toFixed(1)} min (epoch ${run.best.epoch} kept); evaluating on the test split`);
   const metrics = await testMetrics(model, backend, run.weights, f);
   const command = trainCommandLine(model.name, f, dir);
-  const backendLabel = `${f.backend}${f.threads ? ` (${f.threads} onnxruntime thread${f.threads > 1 ? "s" : ""})` : ""}`;
-  const card = modelCard(model, run, metrics, { command, backend: backendLabel, machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
+  const card = modelCard(model, run, metrics, { command, backend: backendLabel(f), machine: machineSummary(), date: new Date().toISOString().slice(0, 10) });
   await writeFileAtomic(paths.card, card);
   // The figures again, as data, for the comparison tables in docs/zoo.md.
   const summary: ZooRunSummary = { model: model.name, parameters: run.parameters, examples: run.examples, epochs: run.history.length, keptEpoch: run.best.epoch, minutes: run.seconds / 60, backend: f.backend, ...(f.threads ? { threads: f.threads } : {}), machine: machineSummary(), command, test: metrics };
   await writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + "\n");
-  return { summary, paths, weights: run.weights };
+  out(formatMetrics(model.name, metrics));
+  out(`wrote ${paths.weights}, ${paths.card}, ${paths.summary} and ${paths.log} (checkpoint ${paths.checkpoint})`);
+  return { summary, weights: run.weights };
 }

@@ -75,9 +75,9 @@ export interface EnsembleSummary {
 /**
  * The model card of a G2P ensemble (`a+b`): each output phone is chosen by the mean of its members'
  * log-probabilities. It lists the members' own figures beside the ensemble's, and the one command that trains
- * them all from scratch.
+ * them all from scratch. `opts.backend` names the backend as {@link modelCard}'s does (with any thread count).
  */
-export function ensembleCard(e: EnsembleSummary, opts: { date?: string } = {}): string {
+export function ensembleCard(e: EnsembleSummary, opts: { backend: string; date?: string }): string {
   const memberRows = e.members.flatMap((m) => {
     if (m.test.task !== "g2p") return [];
     const beam = m.test.beam;
@@ -106,7 +106,7 @@ export function ensembleCard(e: EnsembleSummary, opts: { date?: string } = {}): 
     e.command,
     "```",
     "",
-    `- Backend: ${e.backend}${e.threads ? ` (${e.threads} onnxruntime thread${e.threads > 1 ? "s" : ""})` : ""}, on ${e.machine}${opts.date ? `, ${opts.date}` : ""}.`,
+    `- Backend: ${opts.backend}, on ${e.machine}${opts.date ? `, ${opts.date}` : ""}.`,
     `- Time: **${e.minutes.toFixed(1)} min** of training in all (validation included, test scoring not):`,
     ...e.members.map((m) => `  - ${m.model}: ${m.minutes.toFixed(1)} min, ${m.epochs} epoch${m.epochs === 1 ? "" : "s"}, epoch ${m.keptEpoch} kept (its card has the settings and the curve).`),
     "",
